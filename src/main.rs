@@ -1,1 +1,48 @@
-fn main() {}
+//! `courtscribe`: the one user binary. It only parses arguments and wires the library crates
+//! together; every behaviour lives in a crate.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "courtscribe", version, about = "Biên bản phiên tòa từ ghi âm — hearing minutes from courtroom audio")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Transcribe a recording into time-stamped segments and words.
+    Transcribe(cmd::transcribe::Args),
+    /// Install, import, list and verify speech models.
+    #[command(subcommand)]
+    Models(cmd::models::Command),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COURTSCRIBE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,whisper_rs=off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Transcribe(args) => cmd::transcribe::run(args),
+        Command::Models(command) => cmd::models::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: the reason and its causes, no backtrace.
+            eprintln!("courtscribe: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Helpers shared by the integration tests: the real binary, shared evaluation data when present,
+//! and fixtures generated at test time with espeak-ng and sox.
+#![allow(dead_code, clippy::unwrap_used)]
+
+pub mod wer;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_courtscribe"))
+}
+
+/// `../shared/eval/REL` when the shared evaluation data is beside the repo; otherwise prints a
+/// visible skip message and returns `None`.
+pub fn shared_eval(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval").join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("SKIPPED: {} is absent (../shared/eval is not beside this checkout)", path.display());
+        None
+    }
+}
+
+/// Runs `courtscribe transcribe AUDIO ARGS… --format json` and parses the transcript.
+pub fn transcribe_json(audio: &Path, args: &[&str]) -> Value {
+    let out = bin().arg("transcribe").arg(audio).args(args).args(["--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "transcribe {} failed: {}", audio.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+pub fn full_text(t: &Value) -> String {
+    t["segments"].as_array().unwrap().iter().map(|s| s["text"].as_str().unwrap()).collect::<Vec<_>>().join(" ")
+}
+
+/// (start, end) of every word in the transcript.
+pub fn word_times(t: &Value) -> Vec<(f64, f64, String)> {
+    t["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["words"].as_array().unwrap().iter())
+        .map(|w| (w["start"].as_f64().unwrap(), w["end"].as_f64().unwrap(), w["text"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Speaks `text` with espeak-ng voice `voice` into a 16 kHz mono WAV.
+pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
+    let raw = dir.join(format!("{name}.raw.wav"));
+    let out = dir.join(format!("{name}.wav"));
+    run(Command::new("espeak-ng").args(["-v", voice, "-s", "150", "-w"]).arg(&raw).arg(text));
+    run(Command::new("sox").arg(&raw).args(["-r", "16000", "-c", "1", "-b", "16"]).arg(&out));
+    out
+}
+
+/// `secs` of silence (with a faint noise floor, as a real room has) as a 16 kHz mono WAV.
+pub fn silence(dir: &Path, name: &str, secs: f64) -> PathBuf {
+    let out = dir.join(format!("{name}.wav"));
+    run(Command::new("sox")
+        .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+        .arg(&out)
+        .args(["synth", &secs.to_string(), "whitenoise", "vol", "0.002"]));
+    out
+}
+
+pub fn concat(dir: &Path, name: &str, parts: &[PathBuf]) -> PathBuf {
+    let out = dir.join(format!("{name}.wav"));
+    run(Command::new("sox").args(parts).arg(&out));
+    out
+}
+
+pub fn duration(path: &Path) -> f64 {
+    let out = run(Command::new("soxi").arg("-D").arg(path));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}

@@ -1,0 +1,196 @@
+//! Guards against words nobody said.
+//!
+//! whisper loops (repeats a phrase many times) and invents stock phrases in noise. VAD keeps long
+//! silences away from it; these checks catch what is left: repeated n-grams and repeated
+//! segments, text that compresses too well (whisper's own 2.4 ratio), and segments that are
+//! probably not speech at all (no-speech probability with low confidence).
+
+use std::io::Write as _;
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::transcript::Segment;
+
+/// whisper's rule: text that zlib shrinks more than this is repetitive.
+pub const MAX_COMPRESSION_RATIO: f64 = 2.4;
+/// whisper's rule for dropping a segment: likely silence and not confidently decoded.
+pub const NO_SPEECH_PROB: f32 = 0.6;
+pub const LOW_AVG_LOGPROB: f32 = -1.0;
+
+/// Phrases whisper is known to invent over silence or music (subtitle credits from its training
+/// data). A segment that is only one of these is dropped.
+const STOCK_PHRASES: &[&str] = &[
+    "hãy subscribe cho kênh ghiền mì gõ để không bỏ lỡ những video hấp dẫn",
+    "hãy subscribe cho kênh ghiền mì gõ",
+    "cảm ơn các bạn đã theo dõi",
+    "cảm ơn các bạn đã xem video",
+    "hẹn gặp lại các bạn trong những video tiếp theo",
+    "thank you for watching",
+    "thanks for watching",
+    "subtitles by the amara org community",
+    "please subscribe",
+];
+
+/// Lowercase, NFC, letters and digits only, words separated by one space.
+pub fn normalise(text: &str) -> String {
+    let lower: String = text.nfc().collect::<String>().to_lowercase();
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Ratio of text length to its zlib-compressed length.
+pub fn compression_ratio(text: &str) -> f64 {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let compressed = enc.write_all(bytes).and_then(|()| enc.finish()).map(|v| v.len()).unwrap_or(bytes.len());
+    bytes.len() as f64 / compressed.max(1) as f64
+}
+
+/// A run of the same n-gram in a word sequence: `words[start..start + n * count]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeat {
+    pub start: usize,
+    pub n: usize,
+    pub count: usize,
+}
+
+/// How many consecutive copies of an n-gram make a loop. Single words repeat in real speech
+/// ("không, không, không"), so they need more copies than phrases do.
+fn loop_threshold(n: usize) -> usize {
+    match n {
+        1 => 5,
+        2 => 4,
+        _ => 3,
+    }
+}
+
+/// The longest-covering looping n-gram in `words` (normalised tokens), if any.
+pub fn find_loop(words: &[String]) -> Option<Repeat> {
+    let mut best: Option<Repeat> = None;
+    for n in 1..=16.min(words.len() / 2 + 1) {
+        let mut i = 0;
+        while i + n <= words.len() {
+            let mut count = 1;
+            while i + (count + 1) * n <= words.len() && words[i + count * n..i + (count + 1) * n] == words[i..i + n] {
+                count += 1;
+            }
+            if count >= loop_threshold(n) && best.is_none_or(|b| n * count > b.n * b.count) {
+                best = Some(Repeat { start: i, n, count });
+            }
+            i += if count > 1 { n * (count - 1) } else { 1 };
+        }
+    }
+    best
+}
+
+/// True when a window's segments look like a decoder loop rather than speech.
+pub fn is_looping(segments: &[Segment]) -> bool {
+    let text: String = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+    let words: Vec<String> = normalise(&text).split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect();
+    find_loop(&words).is_some() || (text.len() > 80 && compression_ratio(&text) > MAX_COMPRESSION_RATIO)
+}
+
+/// Removes every copy after the first of looping n-grams inside segments, and segments whose text
+/// repeats the previous segment's. What remains is what was said once.
+pub fn collapse_loops(segments: Vec<Segment>) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::with_capacity(segments.len());
+    for mut seg in segments {
+        loop {
+            let norm: Vec<String> = seg.words.iter().map(|w| normalise(&w.text)).collect();
+            // Punctuation-only words normalise to "", which must not break a run.
+            let idx: Vec<usize> = (0..norm.len()).filter(|&i| !norm[i].is_empty()).collect();
+            let seq: Vec<String> = idx.iter().map(|&i| norm[i].clone()).collect();
+            let Some(r) = find_loop(&seq) else { break };
+            let drop_from = idx[r.start + r.n];
+            let drop_to = idx.get(r.start + r.n * r.count).copied().unwrap_or(seg.words.len());
+            seg.words.drain(drop_from..drop_to);
+            seg.text = seg.words.iter().map(|w| w.text.as_str()).collect::<String>().trim().to_string();
+            seg.end = seg.words.last().map_or(seg.end, |w| w.end);
+        }
+        let repeats_previous = out.last().is_some_and(|p| normalise(&p.text) == normalise(&seg.text));
+        if !repeats_previous && !seg.words.is_empty() {
+            out.push(seg);
+        }
+    }
+    out
+}
+
+/// Segments that are probably not speech: whisper's no-speech rule, or a stock phrase.
+pub fn is_hallucination(seg: &Segment) -> bool {
+    if seg.no_speech_prob > NO_SPEECH_PROB && seg.avg_logprob < LOW_AVG_LOGPROB {
+        return true;
+    }
+    let norm = normalise(&seg.text);
+    norm.is_empty() || STOCK_PHRASES.contains(&norm.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Word;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    fn segment(text: &str) -> Segment {
+        let ws: Vec<Word> = text
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| Word { start: i as f64, end: i as f64 + 0.5, text: format!(" {w}"), probability: 0.9, speaker: None })
+            .collect();
+        Segment {
+            id: 0,
+            start: 0.0,
+            end: ws.len() as f64,
+            text: text.into(),
+            speaker: None,
+            channel: None,
+            avg_logprob: -0.3,
+            no_speech_prob: 0.1,
+            words: ws,
+        }
+    }
+
+    #[test]
+    fn loops_are_found_but_ordinary_repetition_is_not() {
+        assert_eq!(find_loop(&words("không không không")), None);
+        assert_eq!(find_loop(&words("tôi xin xin xin xin xin trình bày")), Some(Repeat { start: 1, n: 1, count: 5 }));
+        let looped = "bị cáo có ý kiến gì không bị cáo có ý kiến gì không bị cáo có ý kiến gì không";
+        assert_eq!(find_loop(&words(looped)), Some(Repeat { start: 0, n: 6, count: 3 }));
+        assert_eq!(find_loop(&words("thưa hội đồng xét xử tôi xin trình bày ý kiến của mình")), None);
+    }
+
+    #[test]
+    fn collapse_keeps_one_copy() {
+        let s = segment("đề nghị hội đồng xét xử đề nghị hội đồng xét xử đề nghị hội đồng xét xử chấp nhận");
+        let out = collapse_loops(vec![s.clone(), s]);
+        assert_eq!(out.len(), 1, "a segment repeating the previous one is dropped");
+        assert_eq!(normalise(&out[0].text), "đề nghị hội đồng xét xử chấp nhận");
+        assert_eq!(out[0].words.len(), 8);
+    }
+
+    #[test]
+    fn compression_ratio_flags_repetition() {
+        let normal = "Hôm nay, Tòa án nhân dân quận mở phiên tòa sơ thẩm xét xử vụ án dân sự về tranh chấp hợp đồng vay tài sản.";
+        assert!(compression_ratio(normal) < MAX_COMPRESSION_RATIO);
+        assert!(compression_ratio(&normal.repeat(5)) > MAX_COMPRESSION_RATIO);
+    }
+
+    #[test]
+    fn stock_phrases_and_no_speech_are_hallucinations() {
+        assert!(is_hallucination(&segment("Hãy subscribe cho kênh Ghiền Mì Gõ để không bỏ lỡ những video hấp dẫn")));
+        let mut quiet = segment("ừ");
+        quiet.no_speech_prob = 0.8;
+        quiet.avg_logprob = -1.4;
+        assert!(is_hallucination(&quiet));
+        assert!(!is_hallucination(&segment("Cảm ơn Hội đồng xét xử")));
+    }
+}

@@ -1,0 +1,279 @@
+//! From 16 kHz samples to segments: VAD → windows → decoder (with loop fallback) → words mapped
+//! back to recording time → guards.
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::Error;
+use crate::guard;
+use crate::recognizer::{DecodeRequest, RawSegment, Recognizer};
+use crate::transcript::{Segment, Word};
+use crate::vad::{self, Region, VadConfig, Window};
+
+/// Temperatures tried, in order, when a window's decode loops. Each retry costs a full decode,
+/// so the ladder is short; what still loops after it is collapsed by [`guard::collapse_loops`].
+const FALLBACK_TEMPERATURES: [f32; 3] = [0.0, 0.4, 0.8];
+
+/// Words whose time lies farther than this (seconds) from any detected speech are dropped: the
+/// decoder put them in a pause, so nobody said them there.
+const MAX_WORD_DISTANCE_FROM_SPEECH: f64 = 0.5;
+
+#[derive(Debug, Clone)]
+pub enum Language {
+    /// ISO 639-1 code.
+    Fixed(String),
+    /// Detect from the first speech.
+    Auto,
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub language: Language,
+    pub prompt: Option<String>,
+    pub vad: VadConfig,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        Self { language: Language::Fixed("vi".into()), prompt: None, vad: VadConfig::default() }
+    }
+}
+
+/// What the pipeline found.
+#[derive(Debug, Clone)]
+pub struct Recognised {
+    pub language: String,
+    pub language_probability: Option<f32>,
+    pub segments: Vec<Segment>,
+}
+
+/// Transcribes 16 kHz mono `samples`. `progress` receives the fraction of speech decoded (0..=1).
+pub fn recognise(
+    recognizer: &mut dyn Recognizer,
+    samples: &[f32],
+    opts: &PipelineOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Recognised, Error> {
+    let regions = vad::speech_regions(samples, &opts.vad);
+    let windows = vad::windows(samples, &regions, &opts.vad);
+
+    let (language, language_probability) = match (&opts.language, windows.first()) {
+        (Language::Fixed(code), _) => (code.clone(), None),
+        (Language::Auto, Some(first)) => {
+            let (code, p) = recognizer.detect_language(&first.samples)?;
+            (code, Some(p))
+        }
+        // Nothing was said: there is nothing to detect and nothing to decode.
+        (Language::Auto, None) => ("und".to_string(), None),
+    };
+
+    let total: f64 = windows.iter().map(Window::duration_secs).sum();
+    let mut done = 0.0;
+    progress(0.0);
+    let mut segments = Vec::new();
+    for window in &windows {
+        segments.extend(decode_window(recognizer, window, &regions, &language, opts.prompt.as_deref())?);
+        done += window.duration_secs();
+        progress(if total > 0.0 { done / total } else { 1.0 });
+    }
+    for (id, seg) in segments.iter_mut().enumerate() {
+        seg.id = id;
+    }
+    Ok(Recognised { language, language_probability, segments })
+}
+
+fn decode_window(
+    recognizer: &mut dyn Recognizer,
+    window: &Window,
+    regions: &[Region],
+    language: &str,
+    prompt: Option<&str>,
+) -> Result<Vec<Segment>, Error> {
+    let mut segments = Vec::new();
+    for (attempt, &temperature) in FALLBACK_TEMPERATURES.iter().enumerate() {
+        let raw = recognizer.decode(&window.samples, &DecodeRequest { language, prompt, temperature })?;
+        segments = raw.iter().filter_map(|r| to_segment(r, window, regions)).collect();
+        if !guard::is_looping(&segments) {
+            break;
+        }
+        tracing::warn!(
+            window_start = window.source_start_secs(),
+            attempt,
+            temperature,
+            "decoder looped; retrying the window at a higher temperature"
+        );
+    }
+    Ok(guard::collapse_loops(segments).into_iter().filter(|s| !guard::is_hallucination(s)).collect())
+}
+
+/// Builds a segment in recording time from a raw one; `None` when nothing of it survives.
+fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<Segment> {
+    // Group tokens into words: a word starts with a token that begins with a space.
+    let mut groups: Vec<(Vec<u8>, f64, Vec<f32>)> = Vec::new();
+    for tok in &raw.tokens {
+        let starts_word = tok.bytes.first() == Some(&b' ') || groups.is_empty();
+        if starts_word {
+            groups.push((tok.bytes.clone(), tok.time, vec![tok.probability]));
+        } else if let Some(last) = groups.last_mut() {
+            last.0.extend_from_slice(&tok.bytes);
+            last.2.push(tok.probability);
+        }
+    }
+
+    let seg_start = raw.start.max(0.0);
+    let seg_end = raw.end.max(seg_start);
+    let mut words: Vec<Word> = Vec::with_capacity(groups.len());
+    for (i, (bytes, time, probs)) in groups.iter().enumerate() {
+        let text: String = String::from_utf8_lossy(bytes).nfc().collect();
+        if text.trim().is_empty() {
+            continue;
+        }
+        let start = time.clamp(seg_start, seg_end);
+        let end = groups.get(i + 1).map_or(seg_end, |next| next.1).clamp(start, seg_end);
+        let (start, end) = (window.to_source_secs(start), window.to_source_secs(end));
+        let start = snap_to_speech(start, regions);
+        let probability = probs.iter().sum::<f32>() / probs.len().max(1) as f32;
+        words.push(Word { start, end: end.max(start), text, probability, speaker: None });
+    }
+    // Keep words in order and inside speech.
+    let mut cursor = f64::MIN;
+    words.retain_mut(|w| {
+        w.start = w.start.max(cursor);
+        w.end = w.end.max(w.start);
+        cursor = w.end;
+        distance_to_speech(w.start, w.end, regions) <= MAX_WORD_DISTANCE_FROM_SPEECH
+    });
+    let first = words.first()?;
+    let last = words.last()?;
+    let logprobs: Vec<f32> = raw.tokens.iter().map(|t| t.logprob).collect();
+    Some(Segment {
+        id: 0,
+        start: first.start,
+        end: last.end,
+        text: words.iter().map(|w| w.text.as_str()).collect::<String>().trim().to_string(),
+        speaker: None,
+        channel: None,
+        avg_logprob: logprobs.iter().sum::<f32>() / logprobs.len().max(1) as f32,
+        no_speech_prob: raw.no_speech_prob,
+        words,
+    })
+}
+
+/// A word the aligner placed in the pause just before speech starts is moved to the onset: the
+/// VAD hears the onset more precisely than the alignment does.
+fn snap_to_speech(t: f64, regions: &[Region]) -> f64 {
+    let next = regions.iter().find(|r| r.end_secs() > t);
+    match next {
+        Some(r) if t < r.start_secs() && r.start_secs() - t <= MAX_WORD_DISTANCE_FROM_SPEECH => r.start_secs(),
+        _ => t,
+    }
+}
+
+/// Seconds between `[start, end]` and the nearest speech region (0 when they overlap).
+fn distance_to_speech(start: f64, end: f64, regions: &[Region]) -> f64 {
+    regions
+        .iter()
+        .map(|r| {
+            if end < r.start_secs() {
+                r.start_secs() - end
+            } else if start > r.end_secs() {
+                start - r.end_secs()
+            } else {
+                0.0
+            }
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recognizer::RawToken;
+    use courtscribe_audio::WHISPER_SAMPLE_RATE;
+
+    /// Replays scripted decodes, one per call, and records the temperatures asked for.
+    struct Scripted {
+        decodes: Vec<Vec<RawSegment>>,
+        temperatures: Vec<f32>,
+    }
+
+    impl Recognizer for Scripted {
+        fn detect_language(&mut self, _: &[f32]) -> Result<(String, f32), Error> {
+            Ok(("vi".into(), 0.9))
+        }
+        fn decode(&mut self, _: &[f32], req: &DecodeRequest<'_>) -> Result<Vec<RawSegment>, Error> {
+            self.temperatures.push(req.temperature);
+            Ok(if self.decodes.is_empty() { Vec::new() } else { self.decodes.remove(0) })
+        }
+    }
+
+    fn raw(text: &str, start: f64, step: f64) -> RawSegment {
+        let tokens: Vec<RawToken> = text
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| RawToken { bytes: format!(" {w}").into_bytes(), time: start + i as f64 * step, probability: 0.8, logprob: -0.2 })
+            .collect();
+        let end = start + tokens.len() as f64 * step;
+        RawSegment { start, end, no_speech_prob: 0.05, tokens }
+    }
+
+    /// 1 s of noise-free "speech" (a tone earshot scores as voice is not guaranteed, so the
+    /// regions are given directly through a window built by hand).
+    fn window_and_regions() -> (Window, Vec<Region>) {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let w = Window {
+            samples: vec![0.0; 10 * sr],
+            pieces: vec![vad::Piece { window_start: 0, source_start: 100 * sr, len: 10 * sr }],
+        };
+        (w, vec![Region { start: 100 * sr, end: 110 * sr }])
+    }
+
+    #[test]
+    fn loops_retry_at_higher_temperature_then_collapse() {
+        let (w, regions) = window_and_regions();
+        let looped = raw("xin mời bị cáo xin mời bị cáo xin mời bị cáo xin mời bị cáo", 0.0, 0.3);
+        let mut rec = Scripted { decodes: vec![vec![looped.clone()], vec![looped.clone()], vec![looped]], temperatures: vec![] };
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None).expect("decodes");
+        assert_eq!(rec.temperatures, FALLBACK_TEMPERATURES.to_vec());
+        assert_eq!(segs.len(), 1);
+        assert_eq!(guard::normalise(&segs[0].text), "xin mời bị cáo");
+    }
+
+    #[test]
+    fn a_clean_retry_wins() {
+        let (w, regions) = window_and_regions();
+        let looped = raw("có có có có có có có", 0.0, 0.2);
+        let clean = raw("bị cáo có mặt", 0.0, 0.4);
+        let mut rec = Scripted { decodes: vec![vec![looped], vec![clean]], temperatures: vec![] };
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None).expect("decodes");
+        assert_eq!(rec.temperatures, vec![0.0, 0.4]);
+        assert_eq!(segs[0].text, "bị cáo có mặt");
+    }
+
+    #[test]
+    fn words_map_to_recording_time_in_order_and_inside_their_segment() {
+        let (w, regions) = window_and_regions();
+        let mut r = raw("hôm nay tòa mở phiên", 2.0, 0.5);
+        // The aligner can emit a time that runs backwards; order must still hold.
+        r.tokens[2].time = 2.1;
+        let seg = to_segment(&r, &w, &regions).expect("segment");
+        assert!((seg.start - 102.0).abs() < 1e-6, "{}", seg.start);
+        for pair in seg.words.windows(2) {
+            assert!(pair[0].end <= pair[1].start + 1e-9 && pair[0].start <= pair[0].end);
+        }
+        assert!(seg.words.iter().all(|x| x.start >= seg.start && x.end <= seg.end));
+    }
+
+    #[test]
+    fn words_in_silence_are_dropped() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let w = Window { samples: vec![0.0; 10 * sr], pieces: vec![vad::Piece { window_start: 0, source_start: 0, len: 10 * sr }] };
+        // Speech only in the first 2 s; a word placed at 6 s is in silence.
+        let regions = vec![Region { start: 0, end: 2 * sr }];
+        let r = raw("có mặt ạ", 0.5, 0.5);
+        let mut late = raw("cảm ơn", 6.0, 0.5);
+        late.start = 6.0;
+        let segs: Vec<Segment> = [r, late].iter().filter_map(|x| to_segment(x, &w, &regions)).collect();
+        assert_eq!(segs.len(), 1);
+        assert_eq!(segs[0].text, "có mặt ạ");
+    }
+}

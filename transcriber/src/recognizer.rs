@@ -1,0 +1,46 @@
+//! The seam between the pipeline and a speech recogniser. Only `whisper.rs` implements it for
+//! real; tests of the pipeline's guards use a scripted fake. Nothing outside this crate sees
+//! whisper.cpp's types.
+
+use crate::Error;
+
+/// What the pipeline asks of one decoder call.
+#[derive(Debug, Clone)]
+pub struct DecodeRequest<'a> {
+    /// ISO 639-1 code; the recogniser never guesses here (detection is a separate call).
+    pub language: &'a str,
+    /// Case vocabulary (party names, legal terms) given to the decoder as its initial prompt.
+    pub prompt: Option<&'a str>,
+    /// 0.0 = greedy; the pipeline raises it when a decode loops.
+    pub temperature: f32,
+}
+
+/// One segment as the recogniser saw it. Times are seconds from the start of the audio it was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSegment {
+    pub start: f64,
+    pub end: f64,
+    pub no_speech_prob: f32,
+    /// Text tokens only (no special or timestamp tokens), in order.
+    pub tokens: Vec<RawToken>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawToken {
+    /// UTF-8 bytes; a Vietnamese letter may be split across two tokens, so these are joined
+    /// per word before decoding to text.
+    pub bytes: Vec<u8>,
+    /// Best estimate of when the token is spoken (DTW alignment when available), seconds.
+    pub time: f64,
+    pub probability: f32,
+    pub logprob: f32,
+}
+
+/// A speech recogniser holding per-call state (one whisper.cpp state, for example). Several can
+/// share one loaded model.
+pub trait Recognizer: Send {
+    /// Most likely language of `audio` (16 kHz mono), as (ISO code, probability).
+    fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error>;
+    /// Transcribes `audio` (16 kHz mono, at most 30 s) without any context from earlier calls.
+    fn decode(&mut self, audio: &[f32], request: &DecodeRequest<'_>) -> Result<Vec<RawSegment>, Error>;
+}

@@ -1,0 +1,283 @@
+//! Voice activity detection and decoding windows.
+//!
+//! Court hearings have long recesses, and whisper invents text in silence and loops on it, so no
+//! long silence may reach the decoder. earshot (a small pure-Rust network, 16 ms frames) scores
+//! every frame; hysteresis and minimum durations turn scores into speech regions; regions are
+//! then packed into decoding windows of at most [`MAX_WINDOW_SECS`] in which every pause longer
+//! than [`MAX_KEPT_GAP_SECS`] is cut out. Each window keeps the map from its own timeline back to
+//! the recording's, so every time reported stays a time in the original audio.
+
+use courtscribe_audio::WHISPER_SAMPLE_RATE;
+
+/// earshot's frame: 256 samples at 16 kHz = 16 ms.
+const FRAME_SAMPLES: usize = 256;
+const SR: f64 = WHISPER_SAMPLE_RATE as f64;
+
+/// Tuning of the speech/silence decision. Defaults were chosen on the synthetic hearings in
+/// `../shared/eval` and on espeak fixtures: they keep one-word answers ("Có.") and split at the
+/// breath pauses between turns.
+#[derive(Debug, Clone)]
+pub struct VadConfig {
+    /// A frame whose score reaches this starts speech.
+    pub onset: f32,
+    /// Speech continues while scores stay above this.
+    pub offset: f32,
+    /// Regions shorter than this (seconds) are noise clicks, dropped.
+    pub min_speech_secs: f64,
+    /// Pauses shorter than this (seconds) do not end a region.
+    pub min_silence_secs: f64,
+    /// Audio kept around each region (seconds) so word onsets and endings are not clipped.
+    pub pad_secs: f64,
+}
+
+impl Default for VadConfig {
+    fn default() -> Self {
+        Self { onset: 0.5, offset: 0.35, min_speech_secs: 0.15, min_silence_secs: 0.3, pad_secs: 0.2 }
+    }
+}
+
+/// A stretch of speech, in samples of the 16 kHz signal, `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Region {
+    pub fn start_secs(&self) -> f64 {
+        self.start as f64 / SR
+    }
+    pub fn end_secs(&self) -> f64 {
+        self.end as f64 / SR
+    }
+}
+
+/// Speech regions of a 16 kHz mono signal (unpadded).
+pub fn speech_regions(samples: &[f32], cfg: &VadConfig) -> Vec<Region> {
+    let mut detector = earshot::Detector::default();
+    let mut frame = [0f32; FRAME_SAMPLES];
+    let scores: Vec<f32> = samples
+        .chunks(FRAME_SAMPLES)
+        .map(|chunk| {
+            frame[..chunk.len()].copy_from_slice(chunk);
+            frame[chunk.len()..].fill(0.0);
+            detector.predict_f32(&frame)
+        })
+        .collect();
+    regions_from_scores(&scores, samples.len(), cfg)
+}
+
+fn regions_from_scores(scores: &[f32], n_samples: usize, cfg: &VadConfig) -> Vec<Region> {
+    let secs_to_frames = |s: f64| (s * SR / FRAME_SAMPLES as f64).round() as usize;
+    let mut raw: Vec<(usize, usize)> = Vec::new();
+    let mut open: Option<usize> = None;
+    for (i, &score) in scores.iter().enumerate() {
+        match open {
+            None if score >= cfg.onset => open = Some(i),
+            Some(start) if score < cfg.offset => {
+                raw.push((start, i));
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = open {
+        raw.push((start, scores.len()));
+    }
+
+    // Bridge short pauses, then drop blips.
+    let min_gap = secs_to_frames(cfg.min_silence_secs);
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(raw.len());
+    for (s, e) in raw {
+        match merged.last_mut() {
+            Some(last) if s - last.1 < min_gap => last.1 = e,
+            _ => merged.push((s, e)),
+        }
+    }
+    let min_len = secs_to_frames(cfg.min_speech_secs).max(1);
+    merged
+        .into_iter()
+        .filter(|(s, e)| e - s >= min_len)
+        .map(|(s, e)| Region { start: s * FRAME_SAMPLES, end: (e * FRAME_SAMPLES).min(n_samples) })
+        .collect()
+}
+
+/// Longest window handed to whisper (its encoder sees 30 s; leave room for the timestamp grid).
+pub const MAX_WINDOW_SECS: f64 = 29.0;
+/// Pauses longer than this inside a window are shortened to it: enough for whisper to hear a turn
+/// change, too short for it to invent words in.
+pub const MAX_KEPT_GAP_SECS: f64 = 1.0;
+
+/// A piece of the recording copied into a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Piece {
+    /// Where the piece starts in the window, samples.
+    pub window_start: usize,
+    /// Where it starts in the recording, samples.
+    pub source_start: usize,
+    pub len: usize,
+}
+
+/// Audio for one decoder call, with the map back to recording time.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub samples: Vec<f32>,
+    pub pieces: Vec<Piece>,
+}
+
+impl Window {
+    /// Recording time (seconds) of a window time (seconds). Times in a cut-out pause map to the
+    /// end of the piece before it; times past the end clamp to the last sample.
+    pub fn to_source_secs(&self, t: f64) -> f64 {
+        let at = (t.max(0.0) * SR) as usize;
+        let piece = self
+            .pieces
+            .iter()
+            .rev()
+            .find(|p| p.window_start <= at)
+            .or(self.pieces.first());
+        match piece {
+            Some(p) => (p.source_start + (at - p.window_start.min(at)).min(p.len)) as f64 / SR,
+            None => t,
+        }
+    }
+
+    pub fn source_start_secs(&self) -> f64 {
+        self.pieces.first().map_or(0.0, |p| p.source_start as f64 / SR)
+    }
+
+    pub fn source_end_secs(&self) -> f64 {
+        self.pieces.last().map_or(0.0, |p| (p.source_start + p.len) as f64 / SR)
+    }
+
+    pub fn duration_secs(&self) -> f64 {
+        self.samples.len() as f64 / SR
+    }
+}
+
+/// Packs padded speech regions into windows. Pauses between regions longer than
+/// [`MAX_KEPT_GAP_SECS`] are cut; a region longer than a window is split at its quietest 100 ms
+/// near the limit, so no word is cut in half where it can be avoided.
+pub fn windows(samples: &[f32], regions: &[Region], cfg: &VadConfig) -> Vec<Window> {
+    let pad = (cfg.pad_secs * SR) as usize;
+    let max_len = (MAX_WINDOW_SECS * SR) as usize;
+    let max_gap = (MAX_KEPT_GAP_SECS * SR) as usize;
+
+    // Padded regions, merged where padding makes them touch, then split to fit a window.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for r in regions {
+        let (s, e) = (r.start.saturating_sub(pad), (r.end + pad).min(samples.len()));
+        match spans.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => spans.push((s, e)),
+        }
+    }
+    let spans: Vec<(usize, usize)> =
+        spans.into_iter().flat_map(|(s, e)| split_long(samples, s, e, max_len)).collect();
+
+    let mut out: Vec<Window> = Vec::new();
+    let mut current = Window { samples: Vec::new(), pieces: Vec::new() };
+    let mut last_end: Option<usize> = None;
+    for (s, e) in spans {
+        // Keep up to `max_gap` of the real pause before this span, so the decoder hears it.
+        let gap_kept = last_end.map_or(0, |le| (s - le).min(max_gap));
+        let start = s - gap_kept;
+        if !current.samples.is_empty() && current.samples.len() + (e - start) > max_len {
+            out.push(std::mem::replace(&mut current, Window { samples: Vec::new(), pieces: Vec::new() }));
+        }
+        // A new window starts at the speech itself, not in the pause before it.
+        let start = if current.samples.is_empty() { s } else { start };
+        current.pieces.push(Piece { window_start: current.samples.len(), source_start: start, len: e - start });
+        current.samples.extend_from_slice(&samples[start..e]);
+        last_end = Some(e);
+    }
+    if !current.samples.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Splits `s..e` into pieces of at most `max_len`, each cut at the quietest 100 ms in the last
+/// third of the allowed length.
+fn split_long(samples: &[f32], mut s: usize, e: usize, max_len: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let hop = (0.1 * SR) as usize;
+    while e - s > max_len {
+        let lo = s + max_len * 2 / 3;
+        let hi = s + max_len - hop;
+        let cut = (lo..hi)
+            .step_by(hop / 2)
+            .min_by(|&a, &b| energy(&samples[a..a + hop]).total_cmp(&energy(&samples[b..b + hop])))
+            .map_or(s + max_len, |c| c + hop / 2);
+        out.push((s, cut));
+        s = cut;
+    }
+    out.push((s, e));
+    out
+}
+
+fn energy(x: &[f32]) -> f32 {
+    x.iter().map(|v| v * v).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> VadConfig {
+        VadConfig::default()
+    }
+
+    #[test]
+    fn hysteresis_bridges_short_pauses_and_drops_blips() {
+        // 16 ms frames: 1 s speech, 0.16 s dip, 1 s speech, 2 s silence, one 16 ms blip.
+        let mut scores = vec![0.9; 62];
+        scores.extend(vec![0.1; 10]);
+        scores.extend(vec![0.9; 62]);
+        scores.extend(vec![0.0; 125]);
+        scores.push(0.9);
+        scores.extend(vec![0.0; 20]);
+        let regions = regions_from_scores(&scores, scores.len() * FRAME_SAMPLES, &cfg());
+        assert_eq!(regions.len(), 1, "{regions:?}");
+        assert_eq!(regions[0], Region { start: 0, end: 134 * FRAME_SAMPLES });
+    }
+
+    #[test]
+    fn long_pauses_are_cut_and_times_map_back() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let samples = vec![0.1f32; 60 * sr];
+        // Speech at 1–3 s and 40–42 s: the 37 s recess must not reach the window.
+        let regions = [Region { start: sr, end: 3 * sr }, Region { start: 40 * sr, end: 42 * sr }];
+        let w = windows(&samples, &regions, &cfg());
+        assert_eq!(w.len(), 1);
+        let w = &w[0];
+        // 2.4 s + 1 s kept pause + 2.4 s (0.2 s padding either side).
+        assert!((w.duration_secs() - 5.8).abs() < 0.01, "{}", w.duration_secs());
+        assert!((w.to_source_secs(0.2) - 1.0).abs() < 0.01);
+        // 1 s after the first piece ends, inside the kept pause.
+        assert!((w.to_source_secs(2.4 + 1.0 + 0.2) - 40.0).abs() < 0.01, "{}", w.to_source_secs(3.6));
+        assert!((w.source_end_secs() - 42.2).abs() < 0.01);
+    }
+
+    #[test]
+    fn windows_never_exceed_the_limit() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let samples: Vec<f32> = (0..200 * sr).map(|i| ((i as f32) * 0.01).sin() * 0.3).collect();
+        // One 95 s monologue and many short turns with 0.6 s pauses.
+        let mut regions = vec![Region { start: 0, end: 95 * sr }];
+        let mut t = 100 * sr;
+        while t + 3 * sr < samples.len() {
+            regions.push(Region { start: t, end: t + 2 * sr });
+            t += 2 * sr + sr * 6 / 10;
+        }
+        let ws = windows(&samples, &regions, &cfg());
+        let max = (MAX_WINDOW_SECS * SR) as usize;
+        assert!(ws.iter().all(|w| w.samples.len() <= max && !w.samples.is_empty()));
+        // Windows cover speech in order, without overlap.
+        for pair in ws.windows(2) {
+            assert!(pair[0].source_end_secs() <= pair[1].source_start_secs() + 1e-9);
+        }
+        let covered: f64 = ws.iter().map(Window::duration_secs).sum();
+        assert!(covered >= 95.0 + 30.0, "{covered}");
+    }
+}

@@ -1,0 +1,168 @@
+//! whisper.cpp (through whisper-rs) behind [`Recognizer`]. The only module that touches the FFI.
+//!
+//! One [`WhisperEngine`] holds the loaded model; each [`WhisperRecognizer`] owns one decoding state
+//! on it, so several workers share the weights and each pays only for its own buffers.
+
+use std::sync::{Arc, Once};
+
+use courtscribe_models::{Hparams, InstalledModel};
+use whisper_rs::{
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperState,
+};
+
+use crate::Error;
+use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
+
+/// Whisper's timestamps are in centiseconds.
+const CS: f64 = 0.01;
+
+/// A loaded model, shareable across threads.
+#[derive(Clone)]
+pub struct WhisperEngine {
+    ctx: Arc<WhisperContext>,
+    name: String,
+    threads: usize,
+}
+
+impl std::fmt::Debug for WhisperEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperEngine").field("name", &self.name).field("threads", &self.threads).finish()
+    }
+}
+
+impl WhisperEngine {
+    /// Loads an installed (already validated) model. `threads` is the number of CPU threads each
+    /// decoding state uses.
+    pub fn load(model: &InstalledModel, threads: usize) -> Result<Self, Error> {
+        static HOOKS: Once = Once::new();
+        // whisper.cpp logs to stderr by default; route it into `tracing` so the CLI stays quiet.
+        HOOKS.call_once(whisper_rs::install_logging_hooks);
+
+        let mut params = WhisperContextParameters::default();
+        // DTW gives word times that follow the audio; flash attention would disable it (and was
+        // measured slower on this CPU, see MODELS.md).
+        params.flash_attn(false);
+        params.dtw_parameters(DtwParameters { mode: dtw_mode(&model.manifest.hparams), ..DtwParameters::default() });
+        let path = model.path.to_str().ok_or_else(|| Error::Model(format!("model path {} is not UTF-8", model.path.display())))?;
+        let ctx = WhisperContext::new_with_params(path, params)
+            .map_err(|e| Error::Model(format!("whisper.cpp could not load {}: {e}", model.path.display())))?;
+        Ok(Self { ctx: Arc::new(ctx), name: model.manifest.name.clone(), threads: threads.max(1) })
+    }
+
+    pub fn is_multilingual(&self) -> bool {
+        self.ctx.is_multilingual()
+    }
+
+    /// A fresh decoding state on the shared model.
+    pub fn recognizer(&self) -> Result<WhisperRecognizer, Error> {
+        let state = self.ctx.create_state().map_err(|e| Error::Model(format!("whisper state: {e}")))?;
+        Ok(WhisperRecognizer { engine: self.clone(), state })
+    }
+
+    /// Number of tokens `text` takes in this model's vocabulary.
+    pub fn token_count(&self, text: &str) -> Result<usize, Error> {
+        let limit = self.ctx.n_text_ctx().max(1) as usize * 4;
+        self.ctx.tokenize(text, limit).map(|t| t.len()).map_err(|e| Error::Prompt(format!("{e}")))
+    }
+
+    /// Longest initial prompt whisper accepts: half the text context.
+    pub fn max_prompt_tokens(&self) -> usize {
+        (self.ctx.n_text_ctx().max(2) / 2 - 1) as usize
+    }
+}
+
+/// Alignment heads for DTW word timing, chosen by architecture so imported fine-tunes (PhoWhisper
+/// is a whisper fine-tune) get the heads of the model they were trained from.
+fn dtw_mode(h: &Hparams) -> DtwMode<'static> {
+    let multilingual = h.n_vocab >= 51865;
+    let preset = match (h.n_audio_layer, h.n_text_layer, h.n_text_state, multilingual) {
+        (4, 4, 384, false) => DtwModelPreset::TinyEn,
+        (4, 4, 384, true) => DtwModelPreset::Tiny,
+        (6, 6, 512, false) => DtwModelPreset::BaseEn,
+        (6, 6, 512, true) => DtwModelPreset::Base,
+        (12, 12, 768, false) => DtwModelPreset::SmallEn,
+        (12, 12, 768, true) => DtwModelPreset::Small,
+        (24, 24, 1024, false) => DtwModelPreset::MediumEn,
+        (24, 24, 1024, true) => DtwModelPreset::Medium,
+        (32, 4, 1280, _) => DtwModelPreset::LargeV3Turbo,
+        (32, 32, 1280, _) if h.n_mels == 128 => DtwModelPreset::LargeV3,
+        (32, 32, 1280, _) => DtwModelPreset::LargeV2,
+        _ => return DtwMode::TopMost { n_top: (h.n_text_layer / 2).max(1) },
+    };
+    DtwMode::ModelPreset { model_preset: preset }
+}
+
+pub struct WhisperRecognizer {
+    engine: WhisperEngine,
+    state: WhisperState,
+}
+
+impl std::fmt::Debug for WhisperRecognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperRecognizer").field("engine", &self.engine).finish()
+    }
+}
+
+impl Recognizer for WhisperRecognizer {
+    fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error> {
+        if !self.engine.is_multilingual() {
+            return Ok(("en".into(), 1.0));
+        }
+        let threads = self.engine.threads;
+        self.state.pcm_to_mel(audio, threads).map_err(|e| Error::Decode(format!("mel: {e}")))?;
+        let (id, probs) = self.state.lang_detect(0, threads).map_err(|e| Error::Decode(format!("language detection: {e}")))?;
+        let code = whisper_rs::get_lang_str(id).ok_or_else(|| Error::Decode(format!("unknown language id {id}")))?;
+        Ok((code.to_string(), probs.get(id as usize).copied().unwrap_or(0.0)))
+    }
+
+    fn decode(&mut self, audio: &[f32], request: &DecodeRequest<'_>) -> Result<Vec<RawSegment>, Error> {
+        let mut params = FullParams::new(if request.temperature > 0.0 {
+            SamplingStrategy::Greedy { best_of: 5 }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        });
+        params.set_n_threads(self.engine.threads as i32);
+        params.set_language(Some(request.language));
+        params.set_translate(false);
+        // Each window stands alone: text from before a pause must not steer what comes after.
+        params.set_no_context(true);
+        params.set_token_timestamps(true);
+        params.set_temperature(request.temperature);
+        // The pipeline does its own fallback with loop detection on whole windows.
+        params.set_temperature_inc(0.0);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        if let Some(prompt) = request.prompt {
+            params.set_initial_prompt(prompt);
+        }
+        self.state.full(params, audio).map_err(|e| Error::Decode(format!("whisper: {e}")))?;
+
+        let eot = self.engine.ctx.token_eot();
+        let mut out = Vec::new();
+        for seg in self.state.as_iter() {
+            let mut tokens = Vec::new();
+            for i in 0..seg.n_tokens() {
+                let Some(tok) = seg.get_token(i) else { continue };
+                let data = tok.token_data();
+                if data.id >= eot {
+                    continue; // special and timestamp tokens
+                }
+                let bytes = tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+                let time = if data.t_dtw >= 0 { data.t_dtw } else { data.t0 } as f64 * CS;
+                tokens.push(RawToken { bytes, time, probability: data.p, logprob: data.plog });
+            }
+            out.push(RawSegment {
+                start: seg.start_timestamp() as f64 * CS,
+                end: seg.end_timestamp() as f64 * CS,
+                no_speech_prob: seg.no_speech_probability(),
+                tokens,
+            });
+        }
+        Ok(out)
+    }
+}
