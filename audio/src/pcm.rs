@@ -1,0 +1,112 @@
+//! The decoded recording and what callers ask of it: length, a mono mix, and the canonical PCM hash.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::Error;
+
+/// A whole recording, decoded: one `Vec` per channel at the source's native rate.
+#[derive(Debug, Clone)]
+pub struct DecodedAudio {
+    /// Native sample rate of the source, in Hz.
+    pub sample_rate: u32,
+    /// One `Vec` per channel, all the same length, samples in `[-1, 1]`.
+    pub channels: Vec<Vec<f32>>,
+    /// symphonia's short codec name: "pcm_s16le", "flac", "mp3", "vorbis", "aac", ...
+    pub codec: String,
+}
+
+impl DecodedAudio {
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Samples per channel.
+    pub fn frames(&self) -> usize {
+        self.channels.first().map_or(0, Vec::len)
+    }
+
+    /// Length in seconds.
+    pub fn duration(&self) -> f64 {
+        if self.sample_rate == 0 {
+            return 0.0;
+        }
+        self.frames() as f64 / f64::from(self.sample_rate)
+    }
+
+    /// The mean of all channels, at the native rate.
+    pub fn mono(&self) -> Vec<f32> {
+        match self.channels.as_slice() {
+            [] => Vec::new(),
+            [only] => only.clone(),
+            [first, rest @ ..] => {
+                let mut sum = first.clone();
+                for channel in rest {
+                    for (s, x) in sum.iter_mut().zip(channel) {
+                        *s += x;
+                    }
+                }
+                let scale = 1.0 / self.channels.len() as f32;
+                sum.iter_mut().for_each(|s| *s *= scale);
+                sum
+            }
+        }
+    }
+
+    /// sha256 (lowercase hex) of the interleaved signed 16-bit little-endian PCM at the native rate
+    /// and channel count. Bit-exact for 16-bit sources: decoding maps `i16` to `i16 / 32768` and
+    /// [`f32_to_i16`] maps it back exactly, so a WAV or FLAC of s16 samples hashes to the sha256 of
+    /// its raw sample bytes. The same recording in another container therefore gets the same hash.
+    pub fn pcm_sha256(&self) -> String {
+        let mut hasher = Sha256::new();
+        // Interleave through a small buffer rather than building a second copy of the recording.
+        let mut buf = Vec::with_capacity(8192);
+        for frame in 0..self.frames() {
+            for channel in &self.channels {
+                // A hand-built value may have ragged channels; hash the gap as silence, never panic.
+                let x = channel.get(frame).copied().unwrap_or(0.0);
+                buf.extend_from_slice(&f32_to_i16(x).to_le_bytes());
+            }
+            if buf.len() >= 8192 - 2 * self.channels.len() {
+                hasher.update(&buf);
+                buf.clear();
+            }
+        }
+        hasher.update(&buf);
+        hex::encode(hasher.finalize())
+    }
+
+    /// Every channel resampled to [`crate::WHISPER_SAMPLE_RATE`] (16 kHz).
+    pub fn to_16k(&self) -> Result<Vec<Vec<f32>>, Error> {
+        crate::resample::resample_channels(
+            &self.channels,
+            self.sample_rate,
+            crate::WHISPER_SAMPLE_RATE,
+        )
+    }
+}
+
+/// `[-1, 1]` float to s16, rounding to nearest and clamping; the inverse of `i16 / 32768`.
+pub(crate) fn f32_to_i16(x: f32) -> i16 {
+    // `as` saturates (and maps NaN to 0), so the clamp only documents intent.
+    (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+/// sha256 (lowercase hex) of a file's bytes, read in 64 KiB pieces.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
