@@ -195,7 +195,10 @@ fn decode_source(
         match decoder.decode(&packet) {
             Ok(buffer) => sink.append(buffer)?,
             // A damaged packet: keep the timeline by putting silence of its length in its place.
-            Err(SymError::DecodeError(msg)) => {
+            // The codec was set up from the header, so "unsupported" here means a damaged packet
+            // that happens to look like an unsupported feature (the AAC decoder reports garbage
+            // as an unknown "program config").
+            Err(SymError::DecodeError(msg) | SymError::Unsupported(msg)) => {
                 bad_packets += 1;
                 first_bad.get_or_insert_with(|| msg.to_string());
                 sink.pad_silence(packet.dur.min(SILENCE_CAP_FRAMES));
@@ -487,7 +490,7 @@ where
 fn from_symphonia(error: SymError, part: &str) -> Error {
     match error {
         SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Error::Corrupt {
-            detail: format!("the file ends inside the {part}"),
+            detail: format!("the file ends inside the {part} (cut short?)"),
         },
         SymError::IoError(e) => Error::Io(e),
         SymError::Unsupported(msg) => Error::UnsupportedFormat {

@@ -1,0 +1,74 @@
+//! `pcm_sha256` is bit-exact for 16-bit sources: the hash of a decoded WAV or FLAC equals the sha256
+//! of the raw little-endian s16 bytes we generated, including the extremes -32768 and 32767.
+
+mod common;
+
+use common::*;
+use courtscribe_audio::{decode_file, sha256_file, write_wav_s16};
+use sha2::{Digest, Sha256};
+
+/// Two channels of s16: a pseudo-random walk on the left, a full-scale square wave on the right
+/// (so both -32768 and 32767 occur), 0.5 s at 16 kHz.
+fn samples() -> [Vec<i16>; 2] {
+    let mut rng = XorShift(0x5eed_1234_abcd);
+    let left = (0..8000).map(|_| rng.next_u64() as i16).collect();
+    let right = (0..8000).map(|i| if (i / 20) % 2 == 0 { i16::MAX } else { i16::MIN }).collect();
+    [left, right]
+}
+
+fn raw_bytes(channels: &[Vec<i16>]) -> Vec<u8> {
+    let frames = channels[0].len();
+    let mut raw = Vec::with_capacity(frames * channels.len() * 2);
+    for frame in 0..frames {
+        for channel in channels {
+            raw.extend_from_slice(&channel[frame].to_le_bytes());
+        }
+    }
+    raw
+}
+
+#[test]
+fn wav_and_flac_hash_to_their_raw_sample_bytes() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let channels = samples();
+    let raw = raw_bytes(&channels);
+    let expected = hex::encode(Sha256::digest(&raw));
+    let raw_path = dir.path().join("samples.raw");
+    std::fs::write(&raw_path, &raw)?;
+    // sha256_file agrees with an in-memory digest.
+    assert_eq!(sha256_file(&raw_path)?, expected);
+
+    // Three independent writers: ours, sox, and ffmpeg's FLAC encoder.
+    let ours = dir.path().join("ours.wav");
+    let as_f32: Vec<Vec<f32>> =
+        channels.iter().map(|c| c.iter().map(|&s| f32::from(s) / 32768.0).collect()).collect();
+    write_wav_s16(&ours, 16_000, &as_f32)?;
+    let sox_wav = dir.path().join("sox.wav");
+    let raw_in = ["-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "2", "-L"];
+    let mut args = raw_in.to_vec();
+    args.extend([path_str(&raw_path), path_str(&sox_wav)]);
+    run("sox", &args)?;
+    let flac = dir.path().join("ffmpeg.flac");
+    ffmpeg(&["-f", "s16le", "-ar", "16000", "-ac", "2", "-i", path_str(&raw_path), path_str(&flac)])?;
+
+    for path in [&ours, &sox_wav, &flac] {
+        let decoded = decode_file(path)?;
+        assert_eq!(decoded.channel_count(), 2, "{}", path.display());
+        assert_eq!(decoded.frames(), 8000, "{}", path.display());
+        assert_eq!(decoded.pcm_sha256(), expected, "{}", path.display());
+    }
+    Ok(())
+}
+
+#[test]
+fn hash_distinguishes_channel_order() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let [left, right] = samples();
+    let to_f32 = |c: &[i16]| c.iter().map(|&s| f32::from(s) / 32768.0).collect::<Vec<f32>>();
+    let a = dir.path().join("a.wav");
+    let b = dir.path().join("b.wav");
+    write_wav_s16(&a, 16_000, &[to_f32(&left), to_f32(&right)])?;
+    write_wav_s16(&b, 16_000, &[to_f32(&right), to_f32(&left)])?;
+    assert_ne!(decode_file(&a)?.pcm_sha256(), decode_file(&b)?.pcm_sha256());
+    Ok(())
+}
