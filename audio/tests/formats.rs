@@ -21,17 +21,116 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "wav", ffmpeg: &["-c:a", "pcm_s16le"], extension: "wav", with_video: false, codec: "pcm_s16le", duration_tolerance: 0.0 },
-    Case { name: "wav f32", ffmpeg: &["-c:a", "pcm_f32le"], extension: "wav", with_video: false, codec: "pcm_f32le", duration_tolerance: 0.0 },
-    Case { name: "wav s24, 3 ch", ffmpeg: &["-c:a", "pcm_s24le", "-af", "pan=3c|c0=c0|c1=c1|c2=c0"], extension: "wav", with_video: false, codec: "pcm_s24le", duration_tolerance: 0.0 },
-    Case { name: "flac", ffmpeg: &["-c:a", "flac"], extension: "flac", with_video: false, codec: "flac", duration_tolerance: 0.0 },
-    Case { name: "mp3", ffmpeg: &["-c:a", "libmp3lame", "-b:a", "128k"], extension: "mp3", with_video: false, codec: "mp3", duration_tolerance: 0.03 },
-    Case { name: "ogg vorbis", ffmpeg: &["-c:a", "libvorbis", "-q:a", "4"], extension: "ogg", with_video: false, codec: "vorbis", duration_tolerance: 0.03 },
-    Case { name: "m4a aac", ffmpeg: &["-c:a", "aac", "-b:a", "128k"], extension: "m4a", with_video: false, codec: "aac", duration_tolerance: 0.08 },
-    Case { name: "mp4 h264 + aac", ffmpeg: &["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest"], extension: "mp4", with_video: true, codec: "aac", duration_tolerance: 0.08 },
-    Case { name: "mkv mpeg4 + vorbis", ffmpeg: &["-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "libvorbis", "-shortest"], extension: "mkv", with_video: true, codec: "vorbis", duration_tolerance: 0.08 },
-    Case { name: "mkv aac", ffmpeg: &["-c:a", "aac"], extension: "mkv", with_video: false, codec: "aac", duration_tolerance: 0.08 },
-    Case { name: "mkv flac", ffmpeg: &["-c:a", "flac"], extension: "mkv", with_video: false, codec: "flac", duration_tolerance: 0.0 },
+    Case {
+        name: "wav",
+        ffmpeg: &["-c:a", "pcm_s16le"],
+        extension: "wav",
+        with_video: false,
+        codec: "pcm_s16le",
+        duration_tolerance: 0.0,
+    },
+    Case {
+        name: "wav f32",
+        ffmpeg: &["-c:a", "pcm_f32le"],
+        extension: "wav",
+        with_video: false,
+        codec: "pcm_f32le",
+        duration_tolerance: 0.0,
+    },
+    Case {
+        name: "wav s24, 3 ch",
+        ffmpeg: &["-c:a", "pcm_s24le", "-af", "pan=3c|c0=c0|c1=c1|c2=c0"],
+        extension: "wav",
+        with_video: false,
+        codec: "pcm_s24le",
+        duration_tolerance: 0.0,
+    },
+    Case {
+        name: "flac",
+        ffmpeg: &["-c:a", "flac"],
+        extension: "flac",
+        with_video: false,
+        codec: "flac",
+        duration_tolerance: 0.0,
+    },
+    Case {
+        name: "mp3",
+        ffmpeg: &["-c:a", "libmp3lame", "-b:a", "128k"],
+        extension: "mp3",
+        with_video: false,
+        codec: "mp3",
+        duration_tolerance: 0.03,
+    },
+    Case {
+        name: "ogg vorbis",
+        ffmpeg: &["-c:a", "libvorbis", "-q:a", "4"],
+        extension: "ogg",
+        with_video: false,
+        codec: "vorbis",
+        duration_tolerance: 0.03,
+    },
+    Case {
+        name: "m4a aac",
+        ffmpeg: &["-c:a", "aac", "-b:a", "128k"],
+        extension: "m4a",
+        with_video: false,
+        codec: "aac",
+        duration_tolerance: 0.08,
+    },
+    Case {
+        name: "mp4 h264 + aac",
+        ffmpeg: &[
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+        extension: "mp4",
+        with_video: true,
+        codec: "aac",
+        duration_tolerance: 0.08,
+    },
+    Case {
+        name: "mkv mpeg4 + vorbis",
+        ffmpeg: &[
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "libvorbis",
+            "-shortest",
+        ],
+        extension: "mkv",
+        with_video: true,
+        codec: "vorbis",
+        duration_tolerance: 0.08,
+    },
+    Case {
+        name: "mkv aac",
+        ffmpeg: &["-c:a", "aac"],
+        extension: "mkv",
+        with_video: false,
+        codec: "aac",
+        duration_tolerance: 0.08,
+    },
+    Case {
+        name: "mkv flac",
+        ffmpeg: &["-c:a", "flac"],
+        extension: "mkv",
+        with_video: false,
+        codec: "flac",
+        duration_tolerance: 0.0,
+    },
 ];
 
 #[test]
@@ -43,10 +142,19 @@ fn every_container_decodes_to_the_source_signal() -> TestResult {
 
     let mut failures = Vec::new();
     for case in CASES {
-        let out = dir.path().join(format!("{}.{}", case.name.replace([' ', ','], "_"), case.extension));
+        let out = dir.path().join(format!(
+            "{}.{}",
+            case.name.replace([' ', ','], "_"),
+            case.extension
+        ));
         let mut args: Vec<&str> = Vec::new();
         if case.with_video {
-            args.extend(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=3"]);
+            args.extend([
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=160x120:rate=10:duration=3",
+            ]);
         }
         args.extend(["-i", path_str(&source_path)]);
         args.extend(case.ffmpeg);
@@ -66,7 +174,10 @@ fn every_container_decodes_to_the_source_signal() -> TestResult {
         // The in-memory path, without a hint, must agree with the file path.
         let from_bytes = decode_bytes(std::fs::read(&out)?, None)?;
         if from_bytes.pcm_sha256() != decoded.pcm_sha256() {
-            failures.push(format!("{}: decode_bytes differs from decode_file", case.name));
+            failures.push(format!(
+                "{}: decode_bytes differs from decode_file",
+                case.name
+            ));
         }
     }
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
@@ -76,7 +187,11 @@ fn every_container_decodes_to_the_source_signal() -> TestResult {
 /// The reference WAV itself must be what we asked sox for; otherwise every comparison is moot.
 fn check_reference(source: &DecodedAudio) -> Result<(), String> {
     if source.channel_count() != 2 || source.sample_rate != SOURCE_RATE {
-        return Err(format!("reference is {} ch at {} Hz", source.channel_count(), source.sample_rate));
+        return Err(format!(
+            "reference is {} ch at {} Hz",
+            source.channel_count(),
+            source.sample_rate
+        ));
     }
     if (source.duration() - SOURCE_SECS).abs() > 1e-9 {
         return Err(format!("reference lasts {} s", source.duration()));
@@ -89,7 +204,10 @@ fn check_reference(source: &DecodedAudio) -> Result<(), String> {
 
 fn compare(case: &Case, source: &DecodedAudio, decoded: &DecodedAudio) -> Result<(), String> {
     if decoded.codec != case.codec {
-        return Err(format!("codec {:?}, expected {:?}", decoded.codec, case.codec));
+        return Err(format!(
+            "codec {:?}, expected {:?}",
+            decoded.codec, case.codec
+        ));
     }
     let expected_channels = if case.name.contains("3 ch") { 3 } else { 2 };
     if decoded.channel_count() != expected_channels {
@@ -104,7 +222,10 @@ fn compare(case: &Case, source: &DecodedAudio, decoded: &DecodedAudio) -> Result
     let lossless = case.duration_tolerance == 0.0;
     let duration_error = (decoded.duration() - SOURCE_SECS).abs();
     if duration_error > case.duration_tolerance + 1e-9 {
-        return Err(format!("duration {:.4} s (off by {duration_error:.4} s)", decoded.duration()));
+        return Err(format!(
+            "duration {:.4} s (off by {duration_error:.4} s)",
+            decoded.duration()
+        ));
     }
 
     // Lossless stereo must be the source bit for bit, whatever the sample format on disk.
@@ -125,7 +246,9 @@ fn compare(case: &Case, source: &DecodedAudio, decoded: &DecodedAudio) -> Result
     // codecs get 10 %; lossless ones must match to rounding.
     let rms_tolerance = if lossless { 0.001 } else { 0.10 };
     if (tone_rms / expected_rms - 1.0).abs() > rms_tolerance {
-        return Err(format!("tone RMS {tone_rms:.3}, expected {expected_rms:.3}"));
+        return Err(format!(
+            "tone RMS {tone_rms:.3}, expected {expected_rms:.3}"
+        ));
     }
 
     // Right: the speech, same loudness and same loudness contour as the source.
@@ -152,7 +275,8 @@ fn compare(case: &Case, source: &DecodedAudio, decoded: &DecodedAudio) -> Result
         return Err(format!("speech envelope correlation {correlation:.3}"));
     }
     // And the channels were not swapped or mixed: the speech side carries almost no tone.
-    let leak = tone_power(&middle(speech), SOURCE_RATE, TONE_HZ) / tone_power(&tone, SOURCE_RATE, TONE_HZ);
+    let leak =
+        tone_power(&middle(speech), SOURCE_RATE, TONE_HZ) / tone_power(&tone, SOURCE_RATE, TONE_HZ);
     if leak > 0.01 {
         return Err(format!("tone leaks into the speech channel ({leak:.4})"));
     }

@@ -12,7 +12,15 @@ use sha2::{Digest, Sha256};
 fn samples() -> [Vec<i16>; 2] {
     let mut rng = XorShift(0x5eed_1234_abcd);
     let left = (0..8000).map(|_| rng.next_u64() as i16).collect();
-    let right = (0..8000).map(|i| if (i / 20) % 2 == 0 { i16::MAX } else { i16::MIN }).collect();
+    let right = (0..8000)
+        .map(|i| {
+            if (i / 20) % 2 == 0 {
+                i16::MAX
+            } else {
+                i16::MIN
+            }
+        })
+        .collect();
     [left, right]
 }
 
@@ -40,16 +48,30 @@ fn wav_and_flac_hash_to_their_raw_sample_bytes() -> TestResult {
 
     // Three independent writers: ours, sox, and ffmpeg's FLAC encoder.
     let ours = dir.path().join("ours.wav");
-    let as_f32: Vec<Vec<f32>> =
-        channels.iter().map(|c| c.iter().map(|&s| f32::from(s) / 32768.0).collect()).collect();
+    let as_f32: Vec<Vec<f32>> = channels
+        .iter()
+        .map(|c| c.iter().map(|&s| f32::from(s) / 32768.0).collect())
+        .collect();
     write_wav_s16(&ours, 16_000, &as_f32)?;
     let sox_wav = dir.path().join("sox.wav");
-    let raw_in = ["-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "2", "-L"];
+    let raw_in = [
+        "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "2", "-L",
+    ];
     let mut args = raw_in.to_vec();
     args.extend([path_str(&raw_path), path_str(&sox_wav)]);
     run("sox", &args)?;
     let flac = dir.path().join("ffmpeg.flac");
-    ffmpeg(&["-f", "s16le", "-ar", "16000", "-ac", "2", "-i", path_str(&raw_path), path_str(&flac)])?;
+    ffmpeg(&[
+        "-f",
+        "s16le",
+        "-ar",
+        "16000",
+        "-ac",
+        "2",
+        "-i",
+        path_str(&raw_path),
+        path_str(&flac),
+    ])?;
 
     for path in [&ours, &sox_wav, &flac] {
         let decoded = decode_file(path)?;
@@ -64,7 +86,11 @@ fn wav_and_flac_hash_to_their_raw_sample_bytes() -> TestResult {
 fn hash_distinguishes_channel_order() -> TestResult {
     let dir = tempfile::tempdir()?;
     let [left, right] = samples();
-    let to_f32 = |c: &[i16]| c.iter().map(|&s| f32::from(s) / 32768.0).collect::<Vec<f32>>();
+    let to_f32 = |c: &[i16]| {
+        c.iter()
+            .map(|&s| f32::from(s) / 32768.0)
+            .collect::<Vec<f32>>()
+    };
     let a = dir.path().join("a.wav");
     let b = dir.path().join("b.wav");
     write_wav_s16(&a, 16_000, &[to_f32(&left), to_f32(&right)])?;

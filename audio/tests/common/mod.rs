@@ -48,18 +48,55 @@ pub fn make_source(dir: &Path) -> Result<PathBuf, String> {
     let source = dir.join("source.wav");
     run(
         "sox",
-        &["-n", "-r", "44100", "-c", "1", "-b", "16", path_str(&tone), "synth", "3", "sine", "440", "vol", "0.5"],
+        &[
+            "-n",
+            "-r",
+            "44100",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            path_str(&tone),
+            "synth",
+            "3",
+            "sine",
+            "440",
+            "vol",
+            "0.5",
+        ],
     )?;
     run(
         "espeak-ng",
-        &["-w", path_str(&speech_raw), "The court is in session. The clerk will read the case."],
+        &[
+            "-w",
+            path_str(&speech_raw),
+            "The court is in session. The clerk will read the case.",
+        ],
     )?;
     // Resample to 44.1 kHz, then pad/trim to exactly 3 s so both channels match.
     run(
         "sox",
-        &[path_str(&speech_raw), "-r", "44100", "-c", "1", "-b", "16", path_str(&speech), "pad", "0", "3", "trim", "0", "3"],
+        &[
+            path_str(&speech_raw),
+            "-r",
+            "44100",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            path_str(&speech),
+            "pad",
+            "0",
+            "3",
+            "trim",
+            "0",
+            "3",
+        ],
     )?;
-    run("sox", &["-M", path_str(&tone), path_str(&speech), path_str(&source)])?;
+    run(
+        "sox",
+        &["-M", path_str(&tone), path_str(&speech), path_str(&source)],
+    )?;
     Ok(source)
 }
 
