@@ -252,9 +252,11 @@ fn decode_source(
     }
     if let Some(declared) = plan.declared_frames {
         let missing = declared.saturating_sub(found);
-        // Lossy decoders may legitimately stop a packet short of the container's count.
+        // Lossy decoders may legitimately stop a packet or so short of the container's count.
+        // Lossless streams get 1 ms (at least 8 frames) only because symphonia 0.5's AIFF reader
+        // counts the 8-byte offset/block-size fields of SSND as audio; a real cut loses far more.
         let tolerance = if is_lossless(&codec_name) {
-            0
+            (plan.rate / 1000).max(8)
         } else {
             (plan.rate / 5).max(declared / 100)
         };
