@@ -78,6 +78,7 @@ pub fn transcribe(
         language: found.language,
         language_probability: found.language_probability,
         segments: found.segments,
+        speakers: Vec::new(),
     })
 }
 

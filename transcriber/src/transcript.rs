@@ -15,6 +15,26 @@ pub struct Transcript {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language_probability: Option<f32>,
     pub segments: Vec<Segment>,
+    /// Who speaks in the recording (filled by diarization; absent without it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<SpeakerInfo>,
+}
+
+/// One person heard in the recording, as diarization names them. `Segment::speaker` and
+/// `Word::speaker` hold an `id` from this list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeakerInfo {
+    /// `CHU_TOA` (a room-profile role), an enrolled person's name, or `SPEAKER_1`, `SPEAKER_2`, ….
+    pub id: String,
+    /// Human name for the minutes ("Chủ tọa phiên tòa").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Role code from the room profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Microphone channel (0-based) that carries this speaker, in channel mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,6 +202,7 @@ mod tests {
                 no_speech_prob: 0.01,
                 words: vec![],
             }],
+            speakers: vec![],
         }
     }
 

@@ -1,0 +1,295 @@
+//! Voice mode: one mixed microphone. earshot VAD (the transcriber's speech regions) → 1.5 s
+//! windows every 0.75 s inside speech → CAM++ embeddings → agglomerative clustering with an
+//! automatic count → every 10 ms of speech takes the label of the window centred nearest to it →
+//! turns. Clusters that match an enrolled voice ([`crate::known`]) are named after the person.
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use courtscribe_transcriber::transcript::SpeakerInfo;
+use courtscribe_transcriber::vad::{self, VadConfig};
+
+use crate::campplus::CamPlusPlus;
+pub use crate::cluster::SpeakerCount;
+use crate::cluster::{self, cosine, normalise};
+use crate::fbank::{self, Fbank};
+use crate::known::{self, VoiceProfile};
+use crate::{Diarization, Error, Mode, Turn};
+
+const SR: f64 = 16_000.0;
+
+/// Tuning; defaults measured on `../shared/eval` (see BENCHMARKS.md, "Diarization").
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    pub count: SpeakerCount,
+    /// Embedding window (s).
+    pub window_secs: f64,
+    /// Step between windows (s).
+    pub hop_secs: f64,
+    /// Average-linkage cosine similarity above which two clusters are one voice.
+    pub threshold: f32,
+    /// Cosine similarity of a cluster centroid to an enrolled profile above which the cluster is
+    /// that person.
+    pub known_threshold: f32,
+    /// Name clusters after enrolled voices.
+    pub use_known_voices: bool,
+    /// Clusters holding less than this share of the speech (and under 2 s) are folded into the
+    /// nearest larger cluster when the count is automatic: a cough or a chair is not a speaker.
+    pub min_cluster_share: f64,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        Self {
+            count: SpeakerCount::default(),
+            window_secs: 1.5,
+            hop_secs: 0.75,
+            threshold: 0.45,
+            known_threshold: 0.6,
+            use_known_voices: true,
+            min_cluster_share: 0.02,
+        }
+    }
+}
+
+/// The speaker-embedding seam: 16 kHz clips in, L2-normalised embeddings out.
+pub trait Embedder {
+    fn embed(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>, Error>;
+}
+
+impl Embedder for CamPlusPlus {
+    fn embed(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>, Error> {
+        let fb = Fbank::new();
+        let feats: Vec<Vec<[f32; fbank::N_MELS]>> = clips
+            .iter()
+            .map(|c| {
+                let mut f = fb.compute(c);
+                fbank::mean_normalise(&mut f);
+                f
+            })
+            .collect();
+        let mut out = vec![Vec::new(); clips.len()];
+        // Batch clips of equal length (most windows are exactly `window_secs`).
+        let mut order: Vec<usize> = (0..clips.len()).collect();
+        order.sort_by_key(|&i| feats[i].len());
+        const BATCH: usize = 16;
+        let mut i = 0;
+        while i < order.len() {
+            let t = feats[order[i]].len();
+            let mut j = i;
+            while j < order.len() && j - i < BATCH && feats[order[j]].len() == t {
+                j += 1;
+            }
+            if t < 20 {
+                // Under 0.2 s of features: no voice to speak of; leave a zero vector.
+                for &k in &order[i..j] {
+                    out[k] = vec![0.0; crate::campplus::EMBEDDING_DIM];
+                }
+                i = j;
+                continue;
+            }
+            let flat: Vec<f32> = order[i..j]
+                .iter()
+                .flat_map(|&k| feats[k].iter().flatten().copied())
+                .collect();
+            let x = Tensor::from_vec(flat, (j - i, t, fbank::N_MELS), &Device::Cpu)?;
+            let e = self.embed_batch(&x)?.to_vec2::<f32>()?;
+            for (&k, mut v) in order[i..j].iter().zip(e) {
+                normalise(&mut v);
+                out[k] = v;
+            }
+            i = j;
+        }
+        Ok(out)
+    }
+}
+
+/// Speech regions (samples) of a 16 kHz mono signal, as the transcriber finds them.
+pub fn speech(mono: &[f32]) -> Vec<(usize, usize)> {
+    vad::speech_regions(mono, &VadConfig::default())
+        .into_iter()
+        .map(|r| (r.start, r.end))
+        .collect()
+}
+
+/// Embedding windows `(start, end)` in samples covering the regions.
+fn windows(regions: &[(usize, usize)], cfg: &VoiceConfig) -> Vec<(usize, usize)> {
+    let win = (cfg.window_secs * SR) as usize;
+    let hop = ((cfg.hop_secs * SR) as usize).max(1);
+    let min = (0.4 * SR) as usize;
+    let mut out = Vec::new();
+    for &(a, b) in regions {
+        if b - a < min {
+            continue;
+        }
+        if b - a <= win {
+            out.push((a, b));
+            continue;
+        }
+        let mut s = a;
+        while s + win <= b {
+            out.push((s, s + win));
+            s += hop;
+        }
+        if out.last().is_some_and(|w| w.1 < b) {
+            out.push((b - win, b));
+        }
+    }
+    out
+}
+
+/// Loads the model (installing it on first use) and the enrolled voices under `home`, then
+/// diarizes.
+pub fn diarize_voice(mono: &[f32], cfg: &VoiceConfig, home: &Path) -> Result<Diarization, Error> {
+    cfg.count.validate()?;
+    let regions = speech(mono);
+    if regions.is_empty() {
+        return Ok(Diarization {
+            mode: Mode::Voice,
+            ..Default::default()
+        });
+    }
+    let model = crate::install::load(home)?;
+    let profiles = if cfg.use_known_voices {
+        known::list(home)?
+    } else {
+        Vec::new()
+    };
+    diarize_with(mono, &regions, cfg, &model, &profiles)
+}
+
+/// Diarizes with a given embedder and enrolled voices (the seam tests and benchmarks use).
+pub fn diarize_with(
+    mono: &[f32],
+    regions: &[(usize, usize)],
+    cfg: &VoiceConfig,
+    embedder: &dyn Embedder,
+    profiles: &[VoiceProfile],
+) -> Result<Diarization, Error> {
+    cfg.count.validate()?;
+    let mut d = Diarization {
+        mode: Mode::Voice,
+        ..Default::default()
+    };
+    let wins = windows(regions, cfg);
+    if wins.is_empty() {
+        return Ok(d);
+    }
+    let clips: Vec<&[f32]> = wins
+        .iter()
+        .map(|&(a, b)| &mono[a..b.min(mono.len())])
+        .collect();
+    let emb = embedder.embed(&clips)?;
+    let mut labels = cluster::ahc(&emb, cfg.threshold, cfg.count);
+    if cfg.count.num.is_none() && cfg.count.min.is_none() {
+        fold_small_clusters(&mut labels, &emb, &wins, cfg.min_cluster_share);
+    }
+
+    // Every 10 ms of speech takes the label of the window whose centre is nearest.
+    const STEP: usize = 160;
+    let mut raw: Vec<(f64, f64, usize)> = Vec::new();
+    for &(a, b) in regions {
+        let mut s = a;
+        while s < b {
+            let e = (s + STEP).min(b);
+            let mid = (s + e) / 2;
+            let nearest = wins
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, w)| ((w.0 + w.1) / 2).abs_diff(mid))
+                .map(|(i, _)| labels[i]);
+            if let Some(l) = nearest {
+                match raw.last_mut() {
+                    Some(last) if last.2 == l && (last.1 - s as f64 / SR).abs() < 1e-9 => {
+                        last.1 = e as f64 / SR
+                    }
+                    _ => raw.push((s as f64 / SR, e as f64 / SR, l)),
+                }
+            }
+            s = e;
+        }
+    }
+
+    // Name clusters: enrolled voices first, the rest SPEAKER_n by first appearance.
+    let k = labels.iter().copied().max().map_or(0, |m| m + 1);
+    let centroids: Vec<Vec<f32>> = (0..k)
+        .map(|c| {
+            let mut m = vec![0f32; crate::campplus::EMBEDDING_DIM];
+            for (e, _) in emb.iter().zip(&labels).filter(|(_, l)| **l == c) {
+                m.iter_mut().zip(e).for_each(|(a, b)| *a += b);
+            }
+            normalise(&mut m);
+            m
+        })
+        .collect();
+    let named = known::match_clusters(&centroids, profiles, cfg.known_threshold);
+    let mut ids: Vec<Option<String>> = vec![None; k];
+    let mut n = 0;
+    for &(_, _, l) in &raw {
+        if ids[l].is_none() {
+            let info = match &named[l] {
+                Some(p) => SpeakerInfo {
+                    id: p.name.clone(),
+                    label: Some(p.name.clone()),
+                    role: p.role.clone(),
+                    channel: None,
+                },
+                None => {
+                    n += 1;
+                    SpeakerInfo {
+                        id: format!("SPEAKER_{n}"),
+                        label: None,
+                        role: None,
+                        channel: None,
+                    }
+                }
+            };
+            ids[l] = Some(info.id.clone());
+            d.speakers.push(info);
+        }
+    }
+    for (s, e, l) in raw {
+        if let Some(id) = &ids[l] {
+            d.turns.push(Turn {
+                start: s,
+                end: e,
+                speaker: id.clone(),
+                channel: None,
+            });
+        }
+    }
+    Ok(d)
+}
+
+/// Reassigns windows of clusters too small to be a participant to the most similar big cluster.
+fn fold_small_clusters(
+    labels: &mut [usize],
+    emb: &[Vec<f32>],
+    wins: &[(usize, usize)],
+    share: f64,
+) {
+    let k = labels.iter().copied().max().map_or(0, |m| m + 1);
+    let mut dur = vec![0f64; k];
+    for (l, w) in labels.iter().zip(wins) {
+        dur[*l] += (w.1 - w.0) as f64 / SR;
+    }
+    let total: f64 = dur.iter().sum();
+    let small: Vec<bool> = dur.iter().map(|&d| d < share * total && d < 2.0).collect();
+    if small.iter().all(|&s| s) {
+        return;
+    }
+    for i in 0..labels.len() {
+        if small[labels[i]] {
+            let mut best = (f32::NEG_INFINITY, labels[i]);
+            for j in 0..labels.len() {
+                if !small[labels[j]] {
+                    let s = cosine(&emb[i], &emb[j]);
+                    if s > best.0 {
+                        best = (s, labels[j]);
+                    }
+                }
+            }
+            labels[i] = best.1;
+        }
+    }
+}
