@@ -99,6 +99,13 @@ fn read_tokenizer_json(path: &Path) -> Result<Vec<String>> {
         .chain(t.added_tokens.iter().map(|a| &a.id))
         .max()
         .map_or(0, |m| *m as usize + 1);
+    // Guard the allocation below against a hostile id; Whisper has ~52k tokens.
+    if n > 1 << 20 {
+        return Err(Error::corrupt(
+            path,
+            format!("token id {} is implausibly large", n - 1),
+        ));
+    }
     let mut texts = vec![None; n];
     for (text, id) in t.model.vocab {
         texts[id as usize] = Some(text);
