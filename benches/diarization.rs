@@ -111,7 +111,14 @@ fn main() {
                 s.len()
             }
         };
-        let opts = Options { mode, ..Default::default() };
+        let mut opts = Options { mode, ..Default::default() };
+        // Tuning knobs for measurements (not product settings).
+        if let Some(t) = std::env::var("DIAR_THRESHOLD").ok().and_then(|v| v.parse().ok()) {
+            opts.voice.threshold = t;
+        }
+        if let Some(t) = std::env::var("DIAR_HOP").ok().and_then(|v| v.parse().ok()) {
+            opts.voice.hop_secs = t;
+        }
         let (c0, w0) = (cpu_secs(), Instant::now());
         let d = match diar::diarize_16k(&chans, &opts) {
             Ok(d) => d,

@@ -3,7 +3,7 @@
 //! both misses overtalk and flips on loud bleed. Instead:
 //!
 //! 1. channels that are copies of another (a stereo file with the same signal twice, a splitter)
-//!    and dead channels are found by correlation and set aside;
+//!    and dead channels are found by correlation at equal level and set aside;
 //! 2. speech is detected with earshot on the loudest channel of each 16 ms frame;
 //! 3. the bleed gain from every channel `d` into every channel `c` is measured on the data: the
 //!    median level difference `e_c − e_d` over frames where `d` clearly dominates;
@@ -100,7 +100,10 @@ pub fn distinct_channels(
                 k += 1;
             }
             let corr = cov / k.max(1) as f64 / (stats[c].1 * stats[r].1).sqrt();
-            if corr >= min_corr {
+            // A copy also has the same level: a seat alone in the room makes every other mic a
+            // scaled, highly correlated copy of it, but 10 dB or more quieter (bleed).
+            let level_db = 10.0 * (stats[c].1 / stats[r].1).log10();
+            if corr >= min_corr && level_db.abs() <= 3.0 {
                 dups.push((c, r));
                 continue 'outer;
             }
