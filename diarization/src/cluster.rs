@@ -18,10 +18,10 @@ impl SpeakerCount {
         if self.num == Some(0) || self.max == Some(0) {
             return bad("the number of speakers must be at least 1");
         }
-        if let (Some(a), Some(b)) = (self.min, self.max) {
-            if a > b {
-                return bad("--min-speakers is larger than --max-speakers");
-            }
+        if let (Some(a), Some(b)) = (self.min, self.max)
+            && a > b
+        {
+            return bad("--min-speakers is larger than --max-speakers");
         }
         Ok(())
     }

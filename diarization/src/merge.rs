@@ -8,7 +8,7 @@ use crate::{Diarization, Turn};
 
 /// The speaker for the span `[start, end]`: most overlap; with no overlap, the nearest turn (a
 /// word whisper timed into a pause still belongs to someone); `None` when nobody spoke at all.
-pub fn speaker_at<'a>(turns: &'a [Turn], start: f64, end: f64) -> Option<&'a Turn> {
+pub fn speaker_at(turns: &[Turn], start: f64, end: f64) -> Option<&Turn> {
     let mut best: Option<(&Turn, f64)> = None;
     for t in turns {
         let ov = end.min(t.end) - start.max(t.start);

@@ -33,9 +33,11 @@ pub struct VoiceConfig {
     pub known_threshold: f32,
     /// Name clusters after enrolled voices.
     pub use_known_voices: bool,
-    /// Clusters holding less than this share of the speech (and under 2 s) are folded into the
-    /// nearest larger cluster when the count is automatic: a cough or a chair is not a speaker.
+    /// Clusters holding less than this share of the speech and less than `min_cluster_secs` are
+    /// folded into the most similar larger cluster when the count is automatic: windows straddling
+    /// two voices or a cough form small spurious clusters.
     pub min_cluster_share: f64,
+    pub min_cluster_secs: f64,
 }
 
 impl Default for VoiceConfig {
@@ -44,10 +46,11 @@ impl Default for VoiceConfig {
             count: SpeakerCount::default(),
             window_secs: 1.5,
             hop_secs: 0.75,
-            threshold: 0.45,
+            threshold: 0.47,
             known_threshold: 0.6,
             use_known_voices: true,
-            min_cluster_share: 0.02,
+            min_cluster_share: 0.08,
+            min_cluster_secs: 4.0,
         }
     }
 }
@@ -182,7 +185,13 @@ pub fn diarize_with(
     let emb = embedder.embed(&clips)?;
     let mut labels = cluster::ahc(&emb, cfg.threshold, cfg.count);
     if cfg.count.num.is_none() && cfg.count.min.is_none() {
-        fold_small_clusters(&mut labels, &emb, &wins, cfg.min_cluster_share);
+        fold_small_clusters(
+            &mut labels,
+            &emb,
+            &wins,
+            cfg.min_cluster_share,
+            cfg.min_cluster_secs,
+        );
     }
 
     // Every 10 ms of speech takes the label of the window whose centre is nearest.
@@ -267,6 +276,7 @@ fn fold_small_clusters(
     emb: &[Vec<f32>],
     wins: &[(usize, usize)],
     share: f64,
+    secs: f64,
 ) {
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
     let mut dur = vec![0f64; k];
@@ -274,7 +284,7 @@ fn fold_small_clusters(
         dur[*l] += (w.1 - w.0) as f64 / SR;
     }
     let total: f64 = dur.iter().sum();
-    let small: Vec<bool> = dur.iter().map(|&d| d < share * total && d < 2.0).collect();
+    let small: Vec<bool> = dur.iter().map(|&d| d < share * total && d < secs).collect();
     if small.iter().all(|&s| s) {
         return;
     }

