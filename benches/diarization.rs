@@ -116,6 +116,9 @@ fn main() {
         if let Some(t) = std::env::var("DIAR_THRESHOLD").ok().and_then(|v| v.parse().ok()) {
             opts.voice.threshold = t;
         }
+        if let Some(t) = std::env::var("DIAR_CHUNK").ok().and_then(|v| v.parse().ok()) {
+            opts.voice.chunk_secs = t;
+        }
         if let Some(t) = std::env::var("DIAR_HOP").ok().and_then(|v| v.parse().ok()) {
             opts.voice.hop_secs = t;
         }

@@ -240,7 +240,42 @@ impl CamPlusPlus {
         Ok(self.forward(feats)?)
     }
 
+    /// Embeddings of windows of one longer fbank sequence `[1, T, 80]` (mean-normalised over the
+    /// whole sequence), computed with one pass of the convolutional trunk: `windows` are fbank
+    /// frame ranges `(start, end)`. Cheaper than embedding each overlapping window separately;
+    /// the context-aware masks then see the whole sequence (≤ 8 s in voice mode), not the window.
+    pub fn embed_windows(
+        &self,
+        feats: &Tensor,
+        windows: &[(usize, usize)],
+    ) -> Result<Vec<Vec<f32>>, Error> {
+        let (_b, t, f) = feats.dims3()?;
+        if f != N_MELS || t < 8 {
+            return Err(Error::Inference(format!(
+                "expected [1, T>=8, {N_MELS}] features, got {:?}",
+                feats.dims()
+            )));
+        }
+        let x = self.trunk(feats)?;
+        let tt = x.dim(2)?;
+        let mut out = Vec::with_capacity(windows.len());
+        for &(a, b) in windows {
+            // The TDNN layer halves the frame rate.
+            let a2 = (a / 2).min(tt.saturating_sub(2));
+            let b2 = b.div_ceil(2).clamp(a2 + 2, tt);
+            let e = self.pool(&x.narrow(2, a2, b2 - a2)?)?;
+            out.push(e.squeeze(0)?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    }
+
     fn forward(&self, feats: &Tensor) -> candle_core::Result<Tensor> {
+        let x = self.trunk(feats)?;
+        self.pool(&x)
+    }
+
+    /// Frame-level features before pooling, `[B, 512, T/2]`.
+    fn trunk(&self, feats: &Tensor) -> candle_core::Result<Tensor> {
         // FCM head over [B, 1, F, T].
         let x = feats.transpose(1, 2)?.unsqueeze(1)?.contiguous()?;
         let mut x = self
@@ -292,8 +327,11 @@ impl CamPlusPlus {
             }
             x = pointwise(&transit.linear, &transit.bn.forward(&x)?.relu()?)?;
         }
-        let x = self.out_bn.forward(&x)?.relu()?;
+        self.out_bn.forward(&x)?.relu()
+    }
 
+    /// Statistics pooling and the dense layer: `[B, C, T]` → `[B, 192]`.
+    fn pool(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         // Statistics pooling (unbiased std) and the dense layer; no ReLU at the end.
         let t = x.dim(2)?;
         let mean = x.mean_keepdim(D::Minus1)?;

@@ -20,11 +20,16 @@ pub fn eval_dir(test: &str) -> Option<PathBuf> {
 /// 16 kHz mono speech of `text` in espeak-ng voice `voice` (e.g. "en-us+m3"), or `None` (with a
 /// SKIPPED line) when espeak-ng/sox are not installed.
 pub fn speak(test: &str, voice: &str, text: &str) -> Option<Vec<f32>> {
+    speak_pitched(test, voice, 50, text)
+}
+
+/// [`speak`] with an espeak pitch (0–99).
+pub fn speak_pitched(test: &str, voice: &str, pitch: u32, text: &str) -> Option<Vec<f32>> {
     let dir = tempfile::tempdir().ok()?;
     let raw = dir.path().join("raw.wav");
     let wav = dir.path().join("16k.wav");
     let ok = Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "150", "-w"])
+        .args(["-v", voice, "-s", "150", "-p", &pitch.to_string(), "-w"])
         .arg(&raw)
         .arg(text)
         .status()
