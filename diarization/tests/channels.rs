@@ -212,3 +212,13 @@ fn channel_mode_on_mono_is_refused() {
     let err = diarize_16k(&[vec![0f32; 16_000]], &channel_opts(None)).expect_err("mono");
     assert!(matches!(err, Error::Request(_)), "{err}");
 }
+
+#[test]
+fn the_shipped_example_profile_is_valid() {
+    let p = RoomProfile::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("roles.example.toml"),
+    )
+    .expect("valid");
+    assert_eq!(p.seats.len(), 4);
+    assert!(p.check_channels(4).is_ok());
+}
