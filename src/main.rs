@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "courtscribe", version, about = "Biên bản phiên tòa từ ghi âm — hearing minutes from courtroom audio")]
+#[command(
+    name = "courtscribe",
+    version,
+    about = "Biên bản phiên tòa từ ghi âm — hearing minutes from courtroom audio"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

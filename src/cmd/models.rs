@@ -35,7 +35,13 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 println!("  (none)");
             }
             for m in &installed {
-                println!("  {:<16} {:<5} {:>6} MB  {}", m.name, m.quantisation, m.size / 1_000_000, m.source);
+                println!(
+                    "  {:<16} {:<5} {:>6} MB  {}",
+                    m.name,
+                    m.quantisation,
+                    m.size / 1_000_000,
+                    m.source
+                );
             }
             println!("Available to install:");
             for entry in ModelStore::catalog() {
@@ -44,12 +50,18 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Install { name } => {
             let m = store.install(&name)?;
-            println!("installed {} ({}, sha256 {})", m.name, m.quantisation, m.sha256);
+            println!(
+                "installed {} ({}, sha256 {})",
+                m.name, m.quantisation, m.sha256
+            );
         }
         Command::Import { path, name, quant } => {
             let quant: Quantisation = quant.parse()?;
             let m = store.import(&path, name.as_deref(), quant)?;
-            println!("imported {} ({}, sha256 {})", m.name, m.quantisation, m.sha256);
+            println!(
+                "imported {} ({}, sha256 {})",
+                m.name, m.quantisation, m.sha256
+            );
         }
         Command::Verify => {
             let reports = store.verify()?;
@@ -61,7 +73,11 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 }
             }
             if !bad.is_empty() {
-                anyhow::bail!("{} of {} models failed verification", bad.len(), reports.len());
+                anyhow::bail!(
+                    "{} of {} models failed verification",
+                    bad.len(),
+                    reports.len()
+                );
             }
         }
     }

@@ -2,7 +2,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use courtscribe_models::ModelStore;
-use courtscribe_transcriber::{Language, OutputFormat, PipelineOptions, TranscribeOptions, WhisperEngine};
+use courtscribe_transcriber::{
+    Language, OutputFormat, PipelineOptions, TranscribeOptions, WhisperEngine,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,19 +40,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "auto" => Language::Auto,
         code => Language::Fixed(code.to_string()),
     };
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)).max(1);
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+        .max(1);
 
     let store = ModelStore::from_env()?;
     let model = store.resolve(&args.model)?;
-    let audio = courtscribe_audio::decode_file(&args.audio).with_context(|| format!("cannot read {}", args.audio.display()))?;
-    let file_sha256 = courtscribe_audio::sha256_file(&args.audio).with_context(|| format!("cannot read {}", args.audio.display()))?;
+    let audio = courtscribe_audio::decode_file(&args.audio)
+        .with_context(|| format!("cannot read {}", args.audio.display()))?;
+    let file_sha256 = courtscribe_audio::sha256_file(&args.audio)
+        .with_context(|| format!("cannot read {}", args.audio.display()))?;
     let engine = WhisperEngine::load(&model, threads)?;
 
-    let opts = TranscribeOptions { pipeline: PipelineOptions { language, prompt, ..PipelineOptions::default() } };
+    let opts = TranscribeOptions {
+        pipeline: PipelineOptions {
+            language,
+            prompt,
+            ..PipelineOptions::default()
+        },
+    };
     let bar = super::progress_bar(1000, "transcribing");
-    let transcript = courtscribe_transcriber::transcribe(&engine, &model, &audio, &args.audio, &file_sha256, &opts, &mut |f| {
-        bar.set_position((f * 1000.0) as u64)
-    })?;
+    let transcript = courtscribe_transcriber::transcribe(
+        &engine,
+        &model,
+        &audio,
+        &args.audio,
+        &file_sha256,
+        &opts,
+        &mut |f| bar.set_position((f * 1000.0) as u64),
+    )?;
     bar.finish_and_clear();
 
     let rendered = transcript.render(format);
@@ -62,11 +81,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// `--prompt` and the terms of `--vocab` joined into one prompt.
-fn build_prompt(prompt: Option<&str>, vocab: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
-    let mut parts: Vec<String> = prompt.map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).into_iter().collect();
+fn build_prompt(
+    prompt: Option<&str>,
+    vocab: Option<&std::path::Path>,
+) -> anyhow::Result<Option<String>> {
+    let mut parts: Vec<String> = prompt
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
     if let Some(path) = vocab {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read vocabulary {}", path.display()))?;
-        let terms: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read vocabulary {}", path.display()))?;
+        let terms: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
         if !terms.is_empty() {
             parts.push(terms.join(", "));
         }

@@ -16,24 +16,53 @@ pub fn bin() -> Command {
 /// `../shared/eval/REL` when the shared evaluation data is beside the repo; otherwise prints a
 /// visible skip message and returns `None`.
 pub fn shared_eval(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval").join(rel);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/eval")
+        .join(rel);
     if path.exists() {
         Some(path)
     } else {
-        eprintln!("SKIPPED: {} is absent (../shared/eval is not beside this checkout)", path.display());
+        eprintln!(
+            "SKIPPED: {} is absent (../shared/eval is not beside this checkout)",
+            path.display()
+        );
         None
     }
 }
 
+/// `courtscribe transcribe` with one decoding thread. ggml's worker threads spin at barriers, so
+/// two of them on a 2-core machine that is also running other tests slow down sevenfold (measured:
+/// 45 s instead of 6 s for an 11 s clip); one thread per test keeps the suite's time predictable.
+pub fn transcribe_cmd(audio: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.arg("transcribe").arg(audio).args(["--threads", "1"]);
+    cmd
+}
+
 /// Runs `courtscribe transcribe AUDIO ARGS… --format json` and parses the transcript.
 pub fn transcribe_json(audio: &Path, args: &[&str]) -> Value {
-    let out = bin().arg("transcribe").arg(audio).args(args).args(["--format", "json"]).output().unwrap();
-    assert!(out.status.success(), "transcribe {} failed: {}", audio.display(), String::from_utf8_lossy(&out.stderr));
+    let out = transcribe_cmd(audio)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "transcribe {} failed: {}",
+        audio.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 pub fn full_text(t: &Value) -> String {
-    t["segments"].as_array().unwrap().iter().map(|s| s["text"].as_str().unwrap()).collect::<Vec<_>>().join(" ")
+    t["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// (start, end) of every word in the transcript.
@@ -43,13 +72,23 @@ pub fn word_times(t: &Value) -> Vec<(f64, f64, String)> {
         .unwrap()
         .iter()
         .flat_map(|s| s["words"].as_array().unwrap().iter())
-        .map(|w| (w["start"].as_f64().unwrap(), w["end"].as_f64().unwrap(), w["text"].as_str().unwrap().to_string()))
+        .map(|w| {
+            (
+                w["start"].as_f64().unwrap(),
+                w["end"].as_f64().unwrap(),
+                w["text"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -57,8 +96,14 @@ pub fn run(cmd: &mut Command) -> Output {
 pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
     let raw = dir.join(format!("{name}.raw.wav"));
     let out = dir.join(format!("{name}.wav"));
-    run(Command::new("espeak-ng").args(["-v", voice, "-s", "150", "-w"]).arg(&raw).arg(text));
-    run(Command::new("sox").arg(&raw).args(["-r", "16000", "-c", "1", "-b", "16"]).arg(&out));
+    run(Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text));
+    run(Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "16000", "-c", "1", "-b", "16"])
+        .arg(&out));
     out
 }
 

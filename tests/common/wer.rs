@@ -13,7 +13,10 @@ pub fn normalise(text: &str) -> Vec<String> {
         .iter()
         .enumerate()
         .filter(|&(i, &c)| {
-            !(c == ',' && i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+            !(c == ','
+                && i > 0
+                && chars[i - 1].is_ascii_digit()
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit))
         })
         .map(|(_, &c)| c)
         .collect();
@@ -27,11 +30,94 @@ pub fn normalise(text: &str) -> Vec<String> {
 
 fn unit(w: &str) -> Option<u64> {
     const UNITS: [&str; 20] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-        "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
     ];
-    const TENS: [&str; 8] = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
-    UNITS.iter().position(|u| *u == w).map(|i| i as u64).or_else(|| TENS.iter().position(|t| *t == w).map(|i| (i as u64 + 2) * 10))
+    const TENS: [&str; 8] = [
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    UNITS
+        .iter()
+        .position(|u| *u == w)
+        .map(|i| i as u64)
+        .or_else(|| {
+            TENS.iter()
+                .position(|t| *t == w)
+                .map(|i| (i as u64 + 2) * 10)
+        })
+}
+
+/// "fifteenth" → 15 and "15th" → 15: ordinals compare in one form with cardinals.
+fn ordinal(w: &str) -> Option<u64> {
+    const ORDINALS: [&str; 20] = [
+        "zeroth",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+    ];
+    const TENS: [&str; 8] = [
+        "twentieth",
+        "thirtieth",
+        "fortieth",
+        "fiftieth",
+        "sixtieth",
+        "seventieth",
+        "eightieth",
+        "ninetieth",
+    ];
+    if let Some(digits) = w
+        .strip_suffix("st")
+        .or(w.strip_suffix("nd"))
+        .or(w.strip_suffix("rd"))
+        .or(w.strip_suffix("th"))
+    {
+        if let Ok(n) = digits.parse() {
+            return Some(n);
+        }
+    }
+    ORDINALS
+        .iter()
+        .position(|o| *o == w)
+        .map(|i| i as u64)
+        .or_else(|| {
+            TENS.iter()
+                .position(|t| *t == w)
+                .map(|i| (i as u64 + 2) * 10)
+        })
 }
 
 fn scale(w: &str) -> Option<u64> {
@@ -52,7 +138,7 @@ fn numbers_to_digits(words: &[String]) -> Vec<String> {
     let mut i = 0;
     while i < words.len() {
         if unit(&words[i]).is_none() {
-            out.push(words[i].clone());
+            out.push(ordinal(&words[i]).map_or_else(|| words[i].clone(), |n| n.to_string()));
             i += 1;
             continue;
         }
@@ -62,6 +148,11 @@ fn numbers_to_digits(words: &[String]) -> Vec<String> {
             let w = words[j].as_str();
             if let Some(u) = unit(w) {
                 current += u;
+            } else if let Some(o) = ordinal(w).filter(|_| j > i) {
+                // "thirty first": the ordinal ends the number.
+                current += o;
+                j += 1;
+                break;
             } else if w == "hundred" {
                 current *= 100;
             } else if let Some(s) = scale(w).filter(|&s| s >= 1000) {
@@ -95,7 +186,9 @@ pub fn wer(reference: &str, hypothesis: &str) -> f64 {
     for (i, rw) in r.iter().enumerate() {
         let mut cur = vec![i + 1; h.len() + 1];
         for (j, hw) in h.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(rw != hw)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(rw != hw))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -108,10 +201,24 @@ mod tests {
 
     #[test]
     fn numbers_and_punctuation_normalise() {
-        assert_eq!(normalise("I ask for one hundred and twenty million dong."), normalise("I ask for 120 million dong"));
-        assert_eq!(normalise("Twenty-five thousand, three hundred"), vec!["25300"]);
+        assert_eq!(
+            normalise("I ask for one hundred and twenty million dong."),
+            normalise("I ask for 120 million dong")
+        );
+        assert_eq!(
+            normalise("Twenty-five thousand, three hundred"),
+            vec!["25300"]
+        );
         assert_eq!(normalise("120,000 dollars"), vec!["120000", "dollars"]);
-        assert_eq!(normalise("Bị cáo, đứng dậy!"), vec!["bị", "cáo", "đứng", "dậy"]);
+        assert_eq!(
+            normalise("on the fifteenth of June"),
+            normalise("on the 15th of June")
+        );
+        assert_eq!(normalise("the thirty first"), vec!["the", "31"]);
+        assert_eq!(
+            normalise("Bị cáo, đứng dậy!"),
+            vec!["bị", "cáo", "đứng", "dậy"]
+        );
     }
 
     #[test]

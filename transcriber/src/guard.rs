@@ -49,7 +49,11 @@ pub fn compression_ratio(text: &str) -> f64 {
     }
     let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing into a Vec cannot fail.
-    let compressed = enc.write_all(bytes).and_then(|()| enc.finish()).map(|v| v.len()).unwrap_or(bytes.len());
+    let compressed = enc
+        .write_all(bytes)
+        .and_then(|()| enc.finish())
+        .map(|v| v.len())
+        .unwrap_or(bytes.len());
     bytes.len() as f64 / compressed.max(1) as f64
 }
 
@@ -78,7 +82,9 @@ pub fn find_loop(words: &[String]) -> Option<Repeat> {
         let mut i = 0;
         while i + n <= words.len() {
             let mut count = 1;
-            while i + (count + 1) * n <= words.len() && words[i + count * n..i + (count + 1) * n] == words[i..i + n] {
+            while i + (count + 1) * n <= words.len()
+                && words[i + count * n..i + (count + 1) * n] == words[i..i + n]
+            {
                 count += 1;
             }
             if count >= loop_threshold(n) && best.is_none_or(|b| n * count > b.n * b.count) {
@@ -92,9 +98,18 @@ pub fn find_loop(words: &[String]) -> Option<Repeat> {
 
 /// True when a window's segments look like a decoder loop rather than speech.
 pub fn is_looping(segments: &[Segment]) -> bool {
-    let text: String = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-    let words: Vec<String> = normalise(&text).split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect();
-    find_loop(&words).is_some() || (text.len() > 80 && compression_ratio(&text) > MAX_COMPRESSION_RATIO)
+    let text: String = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words: Vec<String> = normalise(&text)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    find_loop(&words).is_some()
+        || (text.len() > 80 && compression_ratio(&text) > MAX_COMPRESSION_RATIO)
 }
 
 /// Removes every copy after the first of looping n-grams inside segments, and segments whose text
@@ -109,12 +124,23 @@ pub fn collapse_loops(segments: Vec<Segment>) -> Vec<Segment> {
             let seq: Vec<String> = idx.iter().map(|&i| norm[i].clone()).collect();
             let Some(r) = find_loop(&seq) else { break };
             let drop_from = idx[r.start + r.n];
-            let drop_to = idx.get(r.start + r.n * r.count).copied().unwrap_or(seg.words.len());
+            let drop_to = idx
+                .get(r.start + r.n * r.count)
+                .copied()
+                .unwrap_or(seg.words.len());
             seg.words.drain(drop_from..drop_to);
-            seg.text = seg.words.iter().map(|w| w.text.as_str()).collect::<String>().trim().to_string();
+            seg.text = seg
+                .words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<String>()
+                .trim()
+                .to_string();
             seg.end = seg.words.last().map_or(seg.end, |w| w.end);
         }
-        let repeats_previous = out.last().is_some_and(|p| normalise(&p.text) == normalise(&seg.text));
+        let repeats_previous = out
+            .last()
+            .is_some_and(|p| normalise(&p.text) == normalise(&seg.text));
         if !repeats_previous && !seg.words.is_empty() {
             out.push(seg);
         }
@@ -144,7 +170,13 @@ mod tests {
         let ws: Vec<Word> = text
             .split(' ')
             .enumerate()
-            .map(|(i, w)| Word { start: i as f64, end: i as f64 + 0.5, text: format!(" {w}"), probability: 0.9, speaker: None })
+            .map(|(i, w)| Word {
+                start: i as f64,
+                end: i as f64 + 0.5,
+                text: format!(" {w}"),
+                probability: 0.9,
+                speaker: None,
+            })
             .collect();
         Segment {
             id: 0,
@@ -162,17 +194,43 @@ mod tests {
     #[test]
     fn loops_are_found_but_ordinary_repetition_is_not() {
         assert_eq!(find_loop(&words("không không không")), None);
-        assert_eq!(find_loop(&words("tôi xin xin xin xin xin trình bày")), Some(Repeat { start: 1, n: 1, count: 5 }));
-        let looped = "bị cáo có ý kiến gì không bị cáo có ý kiến gì không bị cáo có ý kiến gì không";
-        assert_eq!(find_loop(&words(looped)), Some(Repeat { start: 0, n: 6, count: 3 }));
-        assert_eq!(find_loop(&words("thưa hội đồng xét xử tôi xin trình bày ý kiến của mình")), None);
+        assert_eq!(
+            find_loop(&words("tôi xin xin xin xin xin trình bày")),
+            Some(Repeat {
+                start: 1,
+                n: 1,
+                count: 5
+            })
+        );
+        let looped =
+            "bị cáo có ý kiến gì không bị cáo có ý kiến gì không bị cáo có ý kiến gì không";
+        assert_eq!(
+            find_loop(&words(looped)),
+            Some(Repeat {
+                start: 0,
+                n: 7,
+                count: 3
+            })
+        );
+        assert_eq!(
+            find_loop(&words(
+                "thưa hội đồng xét xử tôi xin trình bày ý kiến của mình"
+            )),
+            None
+        );
     }
 
     #[test]
     fn collapse_keeps_one_copy() {
-        let s = segment("đề nghị hội đồng xét xử đề nghị hội đồng xét xử đề nghị hội đồng xét xử chấp nhận");
+        let s = segment(
+            "đề nghị hội đồng xét xử đề nghị hội đồng xét xử đề nghị hội đồng xét xử chấp nhận",
+        );
         let out = collapse_loops(vec![s.clone(), s]);
-        assert_eq!(out.len(), 1, "a segment repeating the previous one is dropped");
+        assert_eq!(
+            out.len(),
+            1,
+            "a segment repeating the previous one is dropped"
+        );
         assert_eq!(normalise(&out[0].text), "đề nghị hội đồng xét xử chấp nhận");
         assert_eq!(out[0].words.len(), 8);
     }
@@ -186,7 +244,9 @@ mod tests {
 
     #[test]
     fn stock_phrases_and_no_speech_are_hallucinations() {
-        assert!(is_hallucination(&segment("Hãy subscribe cho kênh Ghiền Mì Gõ để không bỏ lỡ những video hấp dẫn")));
+        assert!(is_hallucination(&segment(
+            "Hãy subscribe cho kênh Ghiền Mì Gõ để không bỏ lỡ những video hấp dẫn"
+        )));
         let mut quiet = segment("ừ");
         quiet.no_speech_prob = 0.8;
         quiet.avg_logprob = -1.4;

@@ -62,7 +62,11 @@ pub fn transcribe(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Transcript, Error> {
     check_options(engine, &opts.pipeline)?;
-    let mono = courtscribe_audio::resample(&audio.mono(), audio.sample_rate, courtscribe_audio::WHISPER_SAMPLE_RATE)?;
+    let mono = courtscribe_audio::resample(
+        &audio.mono(),
+        audio.sample_rate,
+        courtscribe_audio::WHISPER_SAMPLE_RATE,
+    )?;
     let mut recognizer = engine.recognizer()?;
     let found = pipeline::recognise(&mut recognizer, &mono, &opts.pipeline, progress)?;
     Ok(Transcript {
@@ -74,7 +78,10 @@ pub fn transcribe(
             sha256: file_sha256.to_string(),
             pcm_sha256: Some(audio.pcm_sha256()),
         },
-        model: ModelInfo { name: model.manifest.name.clone(), sha256: model.manifest.sha256.clone() },
+        model: ModelInfo {
+            name: model.manifest.name.clone(),
+            sha256: model.manifest.sha256.clone(),
+        },
         language: found.language,
         language_probability: found.language_probability,
         segments: found.segments,
@@ -86,16 +93,22 @@ pub fn transcribe(
 fn check_options(engine: &WhisperEngine, opts: &PipelineOptions) -> Result<(), Error> {
     if let Language::Fixed(code) = &opts.language {
         if whisper_rs::get_lang_id(code).is_none() {
-            return Err(Error::Language(format!("`{code}` is not a language whisper knows (try vi, en or auto)")));
+            return Err(Error::Language(format!(
+                "`{code}` is not a language whisper knows (try vi, en or auto)"
+            )));
         }
         if !engine.is_multilingual() && code != "en" {
-            return Err(Error::Language(format!("this model is English-only; `{code}` needs a multilingual model such as `base`")));
+            return Err(Error::Language(format!(
+                "this model is English-only; `{code}` needs a multilingual model such as `base`"
+            )));
         }
     }
     if let Some(prompt) = &opts.prompt {
         let (n, max) = (engine.token_count(prompt)?, engine.max_prompt_tokens());
         if n > max {
-            return Err(Error::Prompt(format!("the prompt/vocabulary is {n} tokens long; the model takes at most {max}")));
+            return Err(Error::Prompt(format!(
+                "the prompt/vocabulary is {n} tokens long; the model takes at most {max}"
+            )));
         }
     }
     Ok(())

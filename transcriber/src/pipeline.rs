@@ -13,6 +13,26 @@ use crate::vad::{self, Region, VadConfig, Window};
 /// so the ladder is short; what still loops after it is collapsed by [`guard::collapse_loops`].
 const FALLBACK_TEMPERATURES: [f32; 3] = [0.0, 0.4, 0.8];
 
+/// How far (seconds) a word may run past the end of detected speech: VAD onsets and offsets are
+/// a frame or two early on soft endings.
+const WORD_TAIL_SECS: f64 = 0.2;
+
+/// Longest pause (seconds) across which the previous window's text is given to the decoder.
+const MAX_CONTEXT_GAP_SECS: f64 = 3.0;
+/// Words of previous text given as context: enough for names and spelling, short enough to stay
+/// well inside the prompt budget next to a case vocabulary.
+const CONTEXT_WORDS: usize = 40;
+
+/// The last [`CONTEXT_WORDS`] words already transcribed.
+fn context_tail(segments: &[Segment]) -> String {
+    let words: Vec<&str> = segments
+        .iter()
+        .flat_map(|s| s.words.iter())
+        .map(|w| w.text.trim())
+        .collect();
+    words[words.len().saturating_sub(CONTEXT_WORDS)..].join(" ")
+}
+
 /// Words whose time lies farther than this (seconds) from any detected speech are dropped: the
 /// decoder put them in a pause, so nobody said them there.
 const MAX_WORD_DISTANCE_FROM_SPEECH: f64 = 0.5;
@@ -34,7 +54,11 @@ pub struct PipelineOptions {
 
 impl Default for PipelineOptions {
     fn default() -> Self {
-        Self { language: Language::Fixed("vi".into()), prompt: None, vad: VadConfig::default() }
+        Self {
+            language: Language::Fixed("vi".into()),
+            prompt: None,
+            vad: VadConfig::default(),
+        }
     }
 }
 
@@ -69,16 +93,44 @@ pub fn recognise(
     let total: f64 = windows.iter().map(Window::duration_secs).sum();
     let mut done = 0.0;
     progress(0.0);
-    let mut segments = Vec::new();
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut previous_end: Option<f64> = None;
     for window in &windows {
-        segments.extend(decode_window(recognizer, window, &regions, &language, opts.prompt.as_deref())?);
+        // Within continuous speech the decoder reads the words just before the window (names,
+        // spelling stay consistent); after a long pause it starts clean, so nothing it said before
+        // a recess can leak past it.
+        let follows_speech =
+            previous_end.is_some_and(|end| window.source_start_secs() - end < MAX_CONTEXT_GAP_SECS);
+        let context = if follows_speech {
+            context_tail(&segments)
+        } else {
+            String::new()
+        };
+        let prompt = match (opts.prompt.as_deref(), context.is_empty()) {
+            (Some(p), true) => Some(p.to_string()),
+            (Some(p), false) => Some(format!("{p} {context}")),
+            (None, false) => Some(context),
+            (None, true) => None,
+        };
+        segments.extend(decode_window(
+            recognizer,
+            window,
+            &regions,
+            &language,
+            prompt.as_deref(),
+        )?);
+        previous_end = Some(window.source_end_secs());
         done += window.duration_secs();
         progress(if total > 0.0 { done / total } else { 1.0 });
     }
     for (id, seg) in segments.iter_mut().enumerate() {
         seg.id = id;
     }
-    Ok(Recognised { language, language_probability, segments })
+    Ok(Recognised {
+        language,
+        language_probability,
+        segments,
+    })
 }
 
 fn decode_window(
@@ -90,8 +142,28 @@ fn decode_window(
 ) -> Result<Vec<Segment>, Error> {
     let mut segments = Vec::new();
     for (attempt, &temperature) in FALLBACK_TEMPERATURES.iter().enumerate() {
-        let raw = recognizer.decode(&window.samples, &DecodeRequest { language, prompt, temperature })?;
-        segments = raw.iter().filter_map(|r| to_segment(r, window, regions)).collect();
+        let started = std::time::Instant::now();
+        let raw = recognizer.decode(
+            &window.samples,
+            &DecodeRequest {
+                language,
+                prompt,
+                temperature,
+            },
+        )?;
+        segments = raw
+            .iter()
+            .filter_map(|r| to_segment(r, window, regions))
+            .flat_map(|seg| split_at_pauses(seg, regions))
+            .collect();
+        tracing::info!(
+            window_start = window.source_start_secs(),
+            window_secs = window.duration_secs(),
+            temperature,
+            segments = segments.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "decoded window"
+        );
         if !guard::is_looping(&segments) {
             break;
         }
@@ -102,7 +174,10 @@ fn decode_window(
             "decoder looped; retrying the window at a higher temperature"
         );
     }
-    Ok(guard::collapse_loops(segments).into_iter().filter(|s| !guard::is_hallucination(s)).collect())
+    Ok(guard::collapse_loops(segments)
+        .into_iter()
+        .filter(|s| !guard::is_hallucination(s))
+        .collect())
 }
 
 /// Builds a segment in recording time from a raw one; `None` when nothing of it survives.
@@ -128,11 +203,25 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
             continue;
         }
         let start = time.clamp(seg_start, seg_end);
-        let end = groups.get(i + 1).map_or(seg_end, |next| next.1).clamp(start, seg_end);
+        let end = groups
+            .get(i + 1)
+            .map_or(seg_end, |next| next.1)
+            .clamp(start, seg_end);
         let (start, end) = (window.to_source_secs(start), window.to_source_secs(end));
         let start = snap_to_speech(start, regions);
+        // A word ends where its stretch of speech ends, not at the next word after a pause.
+        let end = regions
+            .iter()
+            .find(|r| r.end_secs() > start)
+            .map_or(end, |r| end.min(r.end_secs() + WORD_TAIL_SECS));
         let probability = probs.iter().sum::<f32>() / probs.len().max(1) as f32;
-        words.push(Word { start, end: end.max(start), text, probability, speaker: None });
+        words.push(Word {
+            start,
+            end: end.max(start),
+            text,
+            probability,
+            speaker: None,
+        });
     }
     // Keep words in order and inside speech.
     let mut cursor = f64::MIN;
@@ -149,7 +238,12 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
         id: 0,
         start: first.start,
         end: last.end,
-        text: words.iter().map(|w| w.text.as_str()).collect::<String>().trim().to_string(),
+        text: words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<String>()
+            .trim()
+            .to_string(),
         speaker: None,
         channel: None,
         avg_logprob: logprobs.iter().sum::<f32>() / logprobs.len().max(1) as f32,
@@ -158,12 +252,81 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
     })
 }
 
+/// Pauses at least this long (seconds) between detected speech end a segment.
+const SEGMENT_PAUSE_SECS: f64 = 0.5;
+
+/// Splits a segment at every pause of [`SEGMENT_PAUSE_SECS`] the VAD heard inside it. whisper
+/// joins sentences across pauses (more so with context), while the minutes and diarization want
+/// one utterance per segment. A word goes to the side of the pause's midpoint it starts on.
+fn split_at_pauses(mut seg: Segment, regions: &[Region]) -> Vec<Segment> {
+    let cuts: Vec<f64> = regions
+        .windows(2)
+        .filter(|p| p[1].start_secs() - p[0].end_secs() >= SEGMENT_PAUSE_SECS)
+        .map(|p| (p[0].end_secs() + p[1].start_secs()) / 2.0)
+        .filter(|&mid| mid > seg.start && mid < seg.end)
+        .collect();
+    if cuts.is_empty() {
+        return vec![seg];
+    }
+    let words = std::mem::take(&mut seg.words);
+    let mut parts: Vec<Vec<Word>> = vec![Vec::new()];
+    let mut next_cut = cuts.iter().peekable();
+    for word in words {
+        while next_cut.next_if(|&&c| word.start >= c).is_some() {
+            if parts.last().is_some_and(|p| !p.is_empty()) {
+                parts.push(Vec::new());
+            }
+        }
+        if let Some(part) = parts.last_mut() {
+            part.push(word);
+        }
+    }
+    // Alignment tends to place the last word before a pause late, past the pause's midpoint.
+    // whisper's punctuation knows better: a sentence end just after the cut moves back before it.
+    for k in 1..parts.len() {
+        let left_open = parts[k - 1].last().is_some_and(|w| !ends_clause(&w.text));
+        let close = parts[k].iter().take(2).position(|w| ends_sentence(&w.text));
+        if let (true, Some(i)) = (left_open, close) {
+            let moved: Vec<Word> = parts[k].drain(..=i).collect();
+            parts[k - 1].extend(moved);
+        }
+    }
+    parts
+        .into_iter()
+        .filter_map(|words| {
+            let (start, end) = (words.first()?.start, words.last()?.end);
+            Some(Segment {
+                start,
+                end,
+                text: words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<String>()
+                    .trim()
+                    .to_string(),
+                words,
+                ..seg.clone()
+            })
+        })
+        .collect()
+}
+
+fn ends_sentence(word: &str) -> bool {
+    word.trim_end().ends_with(['.', '?', '!', '…'])
+}
+
+fn ends_clause(word: &str) -> bool {
+    ends_sentence(word) || word.trim_end().ends_with([',', ';', ':'])
+}
+
 /// A word the aligner placed in the pause just before speech starts is moved to the onset: the
 /// VAD hears the onset more precisely than the alignment does.
 fn snap_to_speech(t: f64, regions: &[Region]) -> f64 {
     let next = regions.iter().find(|r| r.end_secs() > t);
     match next {
-        Some(r) if t < r.start_secs() && r.start_secs() - t <= MAX_WORD_DISTANCE_FROM_SPEECH => r.start_secs(),
+        Some(r) if t < r.start_secs() && r.start_secs() - t <= MAX_WORD_DISTANCE_FROM_SPEECH => {
+            r.start_secs()
+        }
         _ => t,
     }
 }
@@ -202,7 +365,11 @@ mod tests {
         }
         fn decode(&mut self, _: &[f32], req: &DecodeRequest<'_>) -> Result<Vec<RawSegment>, Error> {
             self.temperatures.push(req.temperature);
-            Ok(if self.decodes.is_empty() { Vec::new() } else { self.decodes.remove(0) })
+            Ok(if self.decodes.is_empty() {
+                Vec::new()
+            } else {
+                self.decodes.remove(0)
+            })
         }
     }
 
@@ -210,10 +377,20 @@ mod tests {
         let tokens: Vec<RawToken> = text
             .split(' ')
             .enumerate()
-            .map(|(i, w)| RawToken { bytes: format!(" {w}").into_bytes(), time: start + i as f64 * step, probability: 0.8, logprob: -0.2 })
+            .map(|(i, w)| RawToken {
+                bytes: format!(" {w}").into_bytes(),
+                time: start + i as f64 * step,
+                probability: 0.8,
+                logprob: -0.2,
+            })
             .collect();
         let end = start + tokens.len() as f64 * step;
-        RawSegment { start, end, no_speech_prob: 0.05, tokens }
+        RawSegment {
+            start,
+            end,
+            no_speech_prob: 0.05,
+            tokens,
+        }
     }
 
     /// 1 s of noise-free "speech" (a tone earshot scores as voice is not guaranteed, so the
@@ -222,16 +399,33 @@ mod tests {
         let sr = WHISPER_SAMPLE_RATE as usize;
         let w = Window {
             samples: vec![0.0; 10 * sr],
-            pieces: vec![vad::Piece { window_start: 0, source_start: 100 * sr, len: 10 * sr }],
+            pieces: vec![vad::Piece {
+                window_start: 0,
+                source_start: 100 * sr,
+                len: 10 * sr,
+            }],
         };
-        (w, vec![Region { start: 100 * sr, end: 110 * sr }])
+        (
+            w,
+            vec![Region {
+                start: 100 * sr,
+                end: 110 * sr,
+            }],
+        )
     }
 
     #[test]
     fn loops_retry_at_higher_temperature_then_collapse() {
         let (w, regions) = window_and_regions();
-        let looped = raw("xin mời bị cáo xin mời bị cáo xin mời bị cáo xin mời bị cáo", 0.0, 0.3);
-        let mut rec = Scripted { decodes: vec![vec![looped.clone()], vec![looped.clone()], vec![looped]], temperatures: vec![] };
+        let looped = raw(
+            "xin mời bị cáo xin mời bị cáo xin mời bị cáo xin mời bị cáo",
+            0.0,
+            0.3,
+        );
+        let mut rec = Scripted {
+            decodes: vec![vec![looped.clone()], vec![looped.clone()], vec![looped]],
+            temperatures: vec![],
+        };
         let segs = decode_window(&mut rec, &w, &regions, "vi", None).expect("decodes");
         assert_eq!(rec.temperatures, FALLBACK_TEMPERATURES.to_vec());
         assert_eq!(segs.len(), 1);
@@ -243,7 +437,10 @@ mod tests {
         let (w, regions) = window_and_regions();
         let looped = raw("có có có có có có có", 0.0, 0.2);
         let clean = raw("bị cáo có mặt", 0.0, 0.4);
-        let mut rec = Scripted { decodes: vec![vec![looped], vec![clean]], temperatures: vec![] };
+        let mut rec = Scripted {
+            decodes: vec![vec![looped], vec![clean]],
+            temperatures: vec![],
+        };
         let segs = decode_window(&mut rec, &w, &regions, "vi", None).expect("decodes");
         assert_eq!(rec.temperatures, vec![0.0, 0.4]);
         assert_eq!(segs[0].text, "bị cáo có mặt");
@@ -260,20 +457,116 @@ mod tests {
         for pair in seg.words.windows(2) {
             assert!(pair[0].end <= pair[1].start + 1e-9 && pair[0].start <= pair[0].end);
         }
-        assert!(seg.words.iter().all(|x| x.start >= seg.start && x.end <= seg.end));
+        assert!(
+            seg.words
+                .iter()
+                .all(|x| x.start >= seg.start && x.end <= seg.end)
+        );
     }
 
     #[test]
     fn words_in_silence_are_dropped() {
         let sr = WHISPER_SAMPLE_RATE as usize;
-        let w = Window { samples: vec![0.0; 10 * sr], pieces: vec![vad::Piece { window_start: 0, source_start: 0, len: 10 * sr }] };
+        let w = Window {
+            samples: vec![0.0; 10 * sr],
+            pieces: vec![vad::Piece {
+                window_start: 0,
+                source_start: 0,
+                len: 10 * sr,
+            }],
+        };
         // Speech only in the first 2 s; a word placed at 6 s is in silence.
-        let regions = vec![Region { start: 0, end: 2 * sr }];
+        let regions = vec![Region {
+            start: 0,
+            end: 2 * sr,
+        }];
         let r = raw("có mặt ạ", 0.5, 0.5);
         let mut late = raw("cảm ơn", 6.0, 0.5);
         late.start = 6.0;
-        let segs: Vec<Segment> = [r, late].iter().filter_map(|x| to_segment(x, &w, &regions)).collect();
+        let segs: Vec<Segment> = [r, late]
+            .iter()
+            .filter_map(|x| to_segment(x, &w, &regions))
+            .collect();
         assert_eq!(segs.len(), 1);
         assert_eq!(segs[0].text, "có mặt ạ");
+    }
+
+    #[test]
+    fn segments_split_at_pauses_and_sentence_ends_stay_left() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        // Speech 0–2 s and 3–5 s: a 1 s pause with its midpoint at 2.5 s.
+        let regions = vec![
+            Region {
+                start: 0,
+                end: 2 * sr,
+            },
+            Region {
+                start: 3 * sr,
+                end: 5 * sr,
+            },
+        ];
+        let w = |t: f64, text: &str| Word {
+            start: t,
+            end: t + 0.3,
+            text: text.into(),
+            probability: 0.9,
+            speaker: None,
+        };
+        // "law." was aligned late, past the midpoint; it ends the first sentence.
+        let words = vec![
+            w(0.1, " provided"),
+            w(0.8, " by"),
+            w(2.6, " law."),
+            w(3.1, " Does"),
+            w(3.6, " the"),
+            w(4.2, " court?"),
+        ];
+        let seg = Segment {
+            id: 0,
+            start: 0.1,
+            end: 4.5,
+            text: String::new(),
+            speaker: None,
+            channel: None,
+            avg_logprob: -0.2,
+            no_speech_prob: 0.1,
+            words,
+        };
+        let parts = split_at_pauses(seg, &regions);
+        let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["provided by law.", "Does the court?"]);
+        assert!((parts[1].start - 3.1).abs() < 1e-9 && (parts[0].end - 2.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_last_word_before_a_pause_ends_with_the_speech() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let w = Window {
+            samples: vec![0.0; 10 * sr],
+            pieces: vec![vad::Piece {
+                window_start: 0,
+                source_start: 0,
+                len: 10 * sr,
+            }],
+        };
+        // Speech 0–2 s and 8–10 s; the decoder's next word after "anh." comes at 8.1 s.
+        let regions = vec![
+            Region {
+                start: 0,
+                end: 2 * sr,
+            },
+            Region {
+                start: 8 * sr,
+                end: 10 * sr,
+            },
+        ];
+        let mut r = raw("xin mời anh. Vâng", 0.5, 0.5);
+        r.tokens[3].time = 8.1;
+        r.end = 8.6;
+        let seg = to_segment(&r, &w, &regions).expect("segment");
+        let anh = &seg.words[2];
+        assert!(anh.end <= 2.2 + 1e-9, "{anh:?}");
+        let parts = split_at_pauses(seg, &regions);
+        assert_eq!(parts.len(), 2);
     }
 }

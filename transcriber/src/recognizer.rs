@@ -42,5 +42,9 @@ pub trait Recognizer: Send {
     /// Most likely language of `audio` (16 kHz mono), as (ISO code, probability).
     fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error>;
     /// Transcribes `audio` (16 kHz mono, at most 30 s) without any context from earlier calls.
-    fn decode(&mut self, audio: &[f32], request: &DecodeRequest<'_>) -> Result<Vec<RawSegment>, Error>;
+    fn decode(
+        &mut self,
+        audio: &[f32],
+        request: &DecodeRequest<'_>,
+    ) -> Result<Vec<RawSegment>, Error>;
 }

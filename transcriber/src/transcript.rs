@@ -129,7 +129,10 @@ impl Transcript {
                 n + 1,
                 timestamp(seg.start, ','),
                 timestamp(seg.end, ','),
-                seg.speaker.as_deref().map(|s| format!("[{s}] ")).unwrap_or_default(),
+                seg.speaker
+                    .as_deref()
+                    .map(|s| format!("[{s}] "))
+                    .unwrap_or_default(),
                 seg.text
             );
         }
@@ -144,7 +147,10 @@ impl Transcript {
                 "{} --> {}\n{}{}\n",
                 timestamp(seg.start, '.'),
                 timestamp(seg.end, '.'),
-                seg.speaker.as_deref().map(|s| format!("<v {s}>")).unwrap_or_default(),
+                seg.speaker
+                    .as_deref()
+                    .map(|s| format!("<v {s}>"))
+                    .unwrap_or_default(),
                 seg.text
             );
         }
@@ -188,7 +194,10 @@ mod tests {
                 sha256: "ab".into(),
                 pcm_sha256: None,
             },
-            model: ModelInfo { name: "base".into(), sha256: "cd".into() },
+            model: ModelInfo {
+                name: "base".into(),
+                sha256: "cd".into(),
+            },
             language: "vi".into(),
             language_probability: None,
             segments: vec![Segment {
@@ -209,7 +218,10 @@ mod tests {
     #[test]
     fn subtitle_timestamps_cross_the_hour() {
         let t = sample();
-        assert!(t.render(OutputFormat::Srt).contains("01:01:01,250 --> 01:01:02,500\n[CHU_TOA] Bị cáo"));
+        assert!(
+            t.render(OutputFormat::Srt)
+                .contains("01:01:01,250 --> 01:01:02,500\n[CHU_TOA] Bị cáo")
+        );
         let vtt = t.render(OutputFormat::Vtt);
         assert!(vtt.starts_with("WEBVTT\n\n01:01:01.250 --> 01:01:02.500\n<v CHU_TOA>Bị cáo"));
     }

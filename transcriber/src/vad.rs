@@ -32,7 +32,13 @@ pub struct VadConfig {
 
 impl Default for VadConfig {
     fn default() -> Self {
-        Self { onset: 0.5, offset: 0.35, min_speech_secs: 0.15, min_silence_secs: 0.3, pad_secs: 0.2 }
+        Self {
+            onset: 0.5,
+            offset: 0.35,
+            min_speech_secs: 0.15,
+            min_silence_secs: 0.3,
+            pad_secs: 0.2,
+        }
     }
 }
 
@@ -54,6 +60,12 @@ impl Region {
 
 /// Speech regions of a 16 kHz mono signal (unpadded).
 pub fn speech_regions(samples: &[f32], cfg: &VadConfig) -> Vec<Region> {
+    let mut regions = scored_regions(samples, cfg);
+    regions.retain(|r| !is_stationary(&samples[r.start..r.end]));
+    regions
+}
+
+fn scored_regions(samples: &[f32], cfg: &VadConfig) -> Vec<Region> {
     let mut detector = earshot::Detector::default();
     let mut frame = [0f32; FRAME_SAMPLES];
     let scores: Vec<f32> = samples
@@ -98,8 +110,66 @@ fn regions_from_scores(scores: &[f32], n_samples: usize, cfg: &VadConfig) -> Vec
     merged
         .into_iter()
         .filter(|(s, e)| e - s >= min_len)
-        .map(|(s, e)| Region { start: s * FRAME_SAMPLES, end: (e * FRAME_SAMPLES).min(n_samples) })
+        .map(|(s, e)| Region {
+            start: s * FRAME_SAMPLES,
+            end: (e * FRAME_SAMPLES).min(n_samples),
+        })
         .collect()
+}
+
+/// FFT size for the stationarity check: 32 ms at 16 kHz.
+const STATIONARY_FFT: usize = 512;
+/// Spectra compared this far apart (samples): 96 ms, longer than a phoneme.
+const STATIONARY_HOP: usize = 1536;
+/// Mean similarity of log spectra 96 ms apart above which a region is a steady sound (a tone, a
+/// hum, a fan), not speech. Measured: espeak and recorded speech 0.55–0.85, sine tones and mains
+/// hum > 0.97.
+const STATIONARY_SIMILARITY: f32 = 0.95;
+
+/// True when the spectrum of `region` hardly changes over time. The VAD network calls some steady
+/// tones voice, and whisper then invents words for them; speech never holds one spectrum.
+pub fn is_stationary(region: &[f32]) -> bool {
+    if region.len() < STATIONARY_FFT + STATIONARY_HOP {
+        return false;
+    }
+    let mut planner = realfft::RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(STATIONARY_FFT);
+    let mut input = fft.make_input_vec();
+    let mut spectrum = fft.make_output_vec();
+    let mut previous: Option<Vec<f32>> = None;
+    let (mut sum, mut count) = (0.0f32, 0usize);
+    for start in (0..region.len() - STATIONARY_FFT).step_by(STATIONARY_HOP) {
+        for (i, (dst, src)) in input
+            .iter_mut()
+            .zip(&region[start..start + STATIONARY_FFT])
+            .enumerate()
+        {
+            // Hann window.
+            let w = 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / STATIONARY_FFT as f32).cos();
+            *dst = src * w;
+        }
+        if fft.process(&mut input, &mut spectrum).is_err() {
+            return false;
+        }
+        let log: Vec<f32> = spectrum
+            .iter()
+            .map(|c| (c.norm_sqr() + 1e-10).ln())
+            .collect();
+        let mean = log.iter().sum::<f32>() / log.len() as f32;
+        let centred: Vec<f32> = log.iter().map(|v| v - mean).collect();
+        if let Some(prev) = &previous {
+            sum += cosine(prev, &centred);
+            count += 1;
+        }
+        previous = Some(centred);
+    }
+    count > 0 && sum / count as f32 > STATIONARY_SIMILARITY
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = (a.iter().map(|x| x * x).sum::<f32>() * b.iter().map(|x| x * x).sum::<f32>()).sqrt();
+    if norm > 0.0 { dot / norm } else { 0.0 }
 }
 
 /// Longest window handed to whisper (its encoder sees 30 s; leave room for the timestamp grid).
@@ -143,11 +213,15 @@ impl Window {
     }
 
     pub fn source_start_secs(&self) -> f64 {
-        self.pieces.first().map_or(0.0, |p| p.source_start as f64 / SR)
+        self.pieces
+            .first()
+            .map_or(0.0, |p| p.source_start as f64 / SR)
     }
 
     pub fn source_end_secs(&self) -> f64 {
-        self.pieces.last().map_or(0.0, |p| (p.source_start + p.len) as f64 / SR)
+        self.pieces
+            .last()
+            .map_or(0.0, |p| (p.source_start + p.len) as f64 / SR)
     }
 
     pub fn duration_secs(&self) -> f64 {
@@ -166,28 +240,46 @@ pub fn windows(samples: &[f32], regions: &[Region], cfg: &VadConfig) -> Vec<Wind
     // Padded regions, merged where padding makes them touch, then split to fit a window.
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for r in regions {
-        let (s, e) = (r.start.saturating_sub(pad), (r.end + pad).min(samples.len()));
+        let (s, e) = (
+            r.start.saturating_sub(pad),
+            (r.end + pad).min(samples.len()),
+        );
         match spans.last_mut() {
             Some(last) if s <= last.1 => last.1 = last.1.max(e),
             _ => spans.push((s, e)),
         }
     }
-    let spans: Vec<(usize, usize)> =
-        spans.into_iter().flat_map(|(s, e)| split_long(samples, s, e, max_len)).collect();
+    let spans: Vec<(usize, usize)> = spans
+        .into_iter()
+        .flat_map(|(s, e)| split_long(samples, s, e, max_len))
+        .collect();
 
     let mut out: Vec<Window> = Vec::new();
-    let mut current = Window { samples: Vec::new(), pieces: Vec::new() };
+    let mut current = Window {
+        samples: Vec::new(),
+        pieces: Vec::new(),
+    };
     let mut last_end: Option<usize> = None;
     for (s, e) in spans {
         // Keep up to `max_gap` of the real pause before this span, so the decoder hears it.
         let gap_kept = last_end.map_or(0, |le| (s - le).min(max_gap));
         let start = s - gap_kept;
         if !current.samples.is_empty() && current.samples.len() + (e - start) > max_len {
-            out.push(std::mem::replace(&mut current, Window { samples: Vec::new(), pieces: Vec::new() }));
+            out.push(std::mem::replace(
+                &mut current,
+                Window {
+                    samples: Vec::new(),
+                    pieces: Vec::new(),
+                },
+            ));
         }
         // A new window starts at the speech itself, not in the pause before it.
         let start = if current.samples.is_empty() { s } else { start };
-        current.pieces.push(Piece { window_start: current.samples.len(), source_start: start, len: e - start });
+        current.pieces.push(Piece {
+            window_start: current.samples.len(),
+            source_start: start,
+            len: e - start,
+        });
         current.samples.extend_from_slice(&samples[start..e]);
         last_end = Some(e);
     }
@@ -239,7 +331,13 @@ mod tests {
         scores.extend(vec![0.0; 20]);
         let regions = regions_from_scores(&scores, scores.len() * FRAME_SAMPLES, &cfg());
         assert_eq!(regions.len(), 1, "{regions:?}");
-        assert_eq!(regions[0], Region { start: 0, end: 134 * FRAME_SAMPLES });
+        assert_eq!(
+            regions[0],
+            Region {
+                start: 0,
+                end: 134 * FRAME_SAMPLES
+            }
+        );
     }
 
     #[test]
@@ -247,37 +345,93 @@ mod tests {
         let sr = WHISPER_SAMPLE_RATE as usize;
         let samples = vec![0.1f32; 60 * sr];
         // Speech at 1–3 s and 40–42 s: the 37 s recess must not reach the window.
-        let regions = [Region { start: sr, end: 3 * sr }, Region { start: 40 * sr, end: 42 * sr }];
+        let regions = [
+            Region {
+                start: sr,
+                end: 3 * sr,
+            },
+            Region {
+                start: 40 * sr,
+                end: 42 * sr,
+            },
+        ];
         let w = windows(&samples, &regions, &cfg());
         assert_eq!(w.len(), 1);
         let w = &w[0];
         // 2.4 s + 1 s kept pause + 2.4 s (0.2 s padding either side).
-        assert!((w.duration_secs() - 5.8).abs() < 0.01, "{}", w.duration_secs());
+        assert!(
+            (w.duration_secs() - 5.8).abs() < 0.01,
+            "{}",
+            w.duration_secs()
+        );
         assert!((w.to_source_secs(0.2) - 1.0).abs() < 0.01);
         // 1 s after the first piece ends, inside the kept pause.
-        assert!((w.to_source_secs(2.4 + 1.0 + 0.2) - 40.0).abs() < 0.01, "{}", w.to_source_secs(3.6));
+        assert!(
+            (w.to_source_secs(2.4 + 1.0 + 0.2) - 40.0).abs() < 0.01,
+            "{}",
+            w.to_source_secs(3.6)
+        );
         assert!((w.source_end_secs() - 42.2).abs() < 0.01);
     }
 
     #[test]
     fn windows_never_exceed_the_limit() {
         let sr = WHISPER_SAMPLE_RATE as usize;
-        let samples: Vec<f32> = (0..200 * sr).map(|i| ((i as f32) * 0.01).sin() * 0.3).collect();
+        let samples: Vec<f32> = (0..200 * sr)
+            .map(|i| ((i as f32) * 0.01).sin() * 0.3)
+            .collect();
         // One 95 s monologue and many short turns with 0.6 s pauses.
-        let mut regions = vec![Region { start: 0, end: 95 * sr }];
+        let mut regions = vec![Region {
+            start: 0,
+            end: 95 * sr,
+        }];
         let mut t = 100 * sr;
         while t + 3 * sr < samples.len() {
-            regions.push(Region { start: t, end: t + 2 * sr });
+            regions.push(Region {
+                start: t,
+                end: t + 2 * sr,
+            });
             t += 2 * sr + sr * 6 / 10;
         }
         let ws = windows(&samples, &regions, &cfg());
         let max = (MAX_WINDOW_SECS * SR) as usize;
-        assert!(ws.iter().all(|w| w.samples.len() <= max && !w.samples.is_empty()));
+        assert!(
+            ws.iter()
+                .all(|w| w.samples.len() <= max && !w.samples.is_empty())
+        );
         // Windows cover speech in order, without overlap.
         for pair in ws.windows(2) {
             assert!(pair[0].source_end_secs() <= pair[1].source_start_secs() + 1e-9);
         }
         let covered: f64 = ws.iter().map(Window::duration_secs).sum();
         assert!(covered >= 95.0 + 30.0, "{covered}");
+    }
+
+    #[test]
+    fn steady_tones_are_not_speech() {
+        let sr = WHISPER_SAMPLE_RATE as f32;
+        let tone: Vec<f32> = (0..32_000)
+            .map(|i| 0.3 * (std::f32::consts::TAU * 440.0 * i as f32 / sr).sin())
+            .collect();
+        assert!(is_stationary(&tone));
+        // A hum with harmonics, as from mains.
+        let hum: Vec<f32> = (0..32_000)
+            .map(|i| {
+                (1..6)
+                    .map(|h| 0.05 * (std::f32::consts::TAU * 50.0 * h as f32 * i as f32 / sr).sin())
+                    .sum()
+            })
+            .collect();
+        assert!(is_stationary(&hum));
+        // A glide with syllable-rate loudness changes is not steady.
+        let mut phase = 0.0f32;
+        let glide: Vec<f32> = (0..32_000)
+            .map(|i| {
+                let t = i as f32 / sr;
+                phase += std::f32::consts::TAU * (150.0 + 400.0 * (t * 3.0).sin().abs()) / sr;
+                (t * 25.0).sin().abs() * phase.sin() * (1.0 + (phase * 3.0).sin())
+            })
+            .collect();
+        assert!(!is_stationary(&glide));
     }
 }

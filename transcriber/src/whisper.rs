@@ -27,7 +27,10 @@ pub struct WhisperEngine {
 
 impl std::fmt::Debug for WhisperEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WhisperEngine").field("name", &self.name).field("threads", &self.threads).finish()
+        f.debug_struct("WhisperEngine")
+            .field("name", &self.name)
+            .field("threads", &self.threads)
+            .finish()
     }
 }
 
@@ -43,11 +46,24 @@ impl WhisperEngine {
         // DTW gives word times that follow the audio; flash attention would disable it (and was
         // measured slower on this CPU, see MODELS.md).
         params.flash_attn(false);
-        params.dtw_parameters(DtwParameters { mode: dtw_mode(&model.manifest.hparams), ..DtwParameters::default() });
-        let path = model.path.to_str().ok_or_else(|| Error::Model(format!("model path {} is not UTF-8", model.path.display())))?;
-        let ctx = WhisperContext::new_with_params(path, params)
-            .map_err(|e| Error::Model(format!("whisper.cpp could not load {}: {e}", model.path.display())))?;
-        Ok(Self { ctx: Arc::new(ctx), name: model.manifest.name.clone(), threads: threads.max(1) })
+        params.dtw_parameters(DtwParameters {
+            mode: dtw_mode(&model.manifest.hparams),
+            ..DtwParameters::default()
+        });
+        let path = model.path.to_str().ok_or_else(|| {
+            Error::Model(format!("model path {} is not UTF-8", model.path.display()))
+        })?;
+        let ctx = WhisperContext::new_with_params(path, params).map_err(|e| {
+            Error::Model(format!(
+                "whisper.cpp could not load {}: {e}",
+                model.path.display()
+            ))
+        })?;
+        Ok(Self {
+            ctx: Arc::new(ctx),
+            name: model.manifest.name.clone(),
+            threads: threads.max(1),
+        })
     }
 
     pub fn is_multilingual(&self) -> bool {
@@ -56,14 +72,23 @@ impl WhisperEngine {
 
     /// A fresh decoding state on the shared model.
     pub fn recognizer(&self) -> Result<WhisperRecognizer, Error> {
-        let state = self.ctx.create_state().map_err(|e| Error::Model(format!("whisper state: {e}")))?;
-        Ok(WhisperRecognizer { engine: self.clone(), state })
+        let state = self
+            .ctx
+            .create_state()
+            .map_err(|e| Error::Model(format!("whisper state: {e}")))?;
+        Ok(WhisperRecognizer {
+            engine: self.clone(),
+            state,
+        })
     }
 
     /// Number of tokens `text` takes in this model's vocabulary.
     pub fn token_count(&self, text: &str) -> Result<usize, Error> {
         let limit = self.ctx.n_text_ctx().max(1) as usize * 4;
-        self.ctx.tokenize(text, limit).map(|t| t.len()).map_err(|e| Error::Prompt(format!("{e}")))
+        self.ctx
+            .tokenize(text, limit)
+            .map(|t| t.len())
+            .map_err(|e| Error::Prompt(format!("{e}")))
     }
 
     /// Longest initial prompt whisper accepts: half the text context.
@@ -76,7 +101,12 @@ impl WhisperEngine {
 /// is a whisper fine-tune) get the heads of the model they were trained from.
 fn dtw_mode(h: &Hparams) -> DtwMode<'static> {
     let multilingual = h.n_vocab >= 51865;
-    let preset = match (h.n_audio_layer, h.n_text_layer, h.n_text_state, multilingual) {
+    let preset = match (
+        h.n_audio_layer,
+        h.n_text_layer,
+        h.n_text_state,
+        multilingual,
+    ) {
         (4, 4, 384, false) => DtwModelPreset::TinyEn,
         (4, 4, 384, true) => DtwModelPreset::Tiny,
         (6, 6, 512, false) => DtwModelPreset::BaseEn,
@@ -88,9 +118,15 @@ fn dtw_mode(h: &Hparams) -> DtwMode<'static> {
         (32, 4, 1280, _) => DtwModelPreset::LargeV3Turbo,
         (32, 32, 1280, _) if h.n_mels == 128 => DtwModelPreset::LargeV3,
         (32, 32, 1280, _) => DtwModelPreset::LargeV2,
-        _ => return DtwMode::TopMost { n_top: (h.n_text_layer / 2).max(1) },
+        _ => {
+            return DtwMode::TopMost {
+                n_top: (h.n_text_layer / 2).max(1),
+            };
+        }
     };
-    DtwMode::ModelPreset { model_preset: preset }
+    DtwMode::ModelPreset {
+        model_preset: preset,
+    }
 }
 
 pub struct WhisperRecognizer {
@@ -100,7 +136,9 @@ pub struct WhisperRecognizer {
 
 impl std::fmt::Debug for WhisperRecognizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WhisperRecognizer").field("engine", &self.engine).finish()
+        f.debug_struct("WhisperRecognizer")
+            .field("engine", &self.engine)
+            .finish()
     }
 }
 
@@ -110,13 +148,26 @@ impl Recognizer for WhisperRecognizer {
             return Ok(("en".into(), 1.0));
         }
         let threads = self.engine.threads;
-        self.state.pcm_to_mel(audio, threads).map_err(|e| Error::Decode(format!("mel: {e}")))?;
-        let (id, probs) = self.state.lang_detect(0, threads).map_err(|e| Error::Decode(format!("language detection: {e}")))?;
-        let code = whisper_rs::get_lang_str(id).ok_or_else(|| Error::Decode(format!("unknown language id {id}")))?;
-        Ok((code.to_string(), probs.get(id as usize).copied().unwrap_or(0.0)))
+        self.state
+            .pcm_to_mel(audio, threads)
+            .map_err(|e| Error::Decode(format!("mel: {e}")))?;
+        let (id, probs) = self
+            .state
+            .lang_detect(0, threads)
+            .map_err(|e| Error::Decode(format!("language detection: {e}")))?;
+        let code = whisper_rs::get_lang_str(id)
+            .ok_or_else(|| Error::Decode(format!("unknown language id {id}")))?;
+        Ok((
+            code.to_string(),
+            probs.get(id as usize).copied().unwrap_or(0.0),
+        ))
     }
 
-    fn decode(&mut self, audio: &[f32], request: &DecodeRequest<'_>) -> Result<Vec<RawSegment>, Error> {
+    fn decode(
+        &mut self,
+        audio: &[f32],
+        request: &DecodeRequest<'_>,
+    ) -> Result<Vec<RawSegment>, Error> {
         let mut params = FullParams::new(if request.temperature > 0.0 {
             SamplingStrategy::Greedy { best_of: 5 }
         } else {
@@ -140,21 +191,30 @@ impl Recognizer for WhisperRecognizer {
         if let Some(prompt) = request.prompt {
             params.set_initial_prompt(prompt);
         }
-        self.state.full(params, audio).map_err(|e| Error::Decode(format!("whisper: {e}")))?;
+        self.state
+            .full(params, audio)
+            .map_err(|e| Error::Decode(format!("whisper: {e}")))?;
 
         let eot = self.engine.ctx.token_eot();
         let mut out = Vec::new();
         for seg in self.state.as_iter() {
             let mut tokens = Vec::new();
             for i in 0..seg.n_tokens() {
-                let Some(tok) = seg.get_token(i) else { continue };
+                let Some(tok) = seg.get_token(i) else {
+                    continue;
+                };
                 let data = tok.token_data();
                 if data.id >= eot {
                     continue; // special and timestamp tokens
                 }
                 let bytes = tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default();
                 let time = if data.t_dtw >= 0 { data.t_dtw } else { data.t0 } as f64 * CS;
-                tokens.push(RawToken { bytes, time, probability: data.p, logprob: data.plog });
+                tokens.push(RawToken {
+                    bytes,
+                    time,
+                    probability: data.p,
+                    logprob: data.plog,
+                });
             }
             out.push(RawSegment {
                 start: seg.start_timestamp() as f64 * CS,
