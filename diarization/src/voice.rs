@@ -282,6 +282,10 @@ pub fn diarize_with(
             m
         })
         .collect();
+    for a in &centroids {
+        let sims: Vec<f32> = centroids.iter().map(|b| cosine(a, b)).collect();
+        tracing::debug!(?sims, "cluster centroid similarities");
+    }
     let named = known::match_clusters(&centroids, profiles, cfg.known_threshold);
     let mut ids: Vec<Option<String>> = vec![None; k];
     let mut n = 0;
@@ -328,7 +332,7 @@ pub fn diarize_with(
 /// enough, and the small rest is folded into them.
 fn cluster_windows(emb: &[Vec<f32>], wins: &[(usize, usize)], cfg: &VoiceConfig) -> Vec<usize> {
     // The automatic answer first: when it satisfies the bounds it is the best cut.
-    let mut auto = cluster::ahc(emb, cfg.threshold, cluster::SpeakerCount::default());
+    let mut auto = cluster::ahc(emb, cfg.threshold, SpeakerCount::default());
     fold_small_clusters(
         &mut auto,
         emb,
