@@ -15,7 +15,7 @@ const FALLBACK_TEMPERATURES: [f32; 3] = [0.0, 0.4, 0.8];
 
 /// How far (seconds) a word may run past the end of detected speech: VAD onsets and offsets are
 /// a frame or two early on soft endings.
-const WORD_TAIL_SECS: f64 = 0.2;
+const WORD_TAIL_SECS: f64 = 0.0;
 
 /// Longest pause (seconds) across which the previous window's text is given to the decoder.
 const MAX_CONTEXT_GAP_SECS: f64 = 3.0;
