@@ -71,14 +71,19 @@ fn loop_threshold(n: usize) -> usize {
     match n {
         1 => 5,
         2 => 4,
-        _ => 3,
+        3..LONG_PHRASE_WORDS => 3,
+        // Nobody says a sentence of eight words or more twice in a row; whisper does.
+        _ => 2,
     }
 }
+
+/// Phrases at least this long (words) are a loop after a single repeat.
+const LONG_PHRASE_WORDS: usize = 8;
 
 /// The longest-covering looping n-gram in `words` (normalised tokens), if any.
 pub fn find_loop(words: &[String]) -> Option<Repeat> {
     let mut best: Option<Repeat> = None;
-    for n in 1..=16.min(words.len() / 2 + 1) {
+    for n in 1..=words.len() / 2 {
         let mut i = 0;
         while i + n <= words.len() {
             let mut count = 1;
@@ -96,13 +101,10 @@ pub fn find_loop(words: &[String]) -> Option<Repeat> {
     best
 }
 
-/// True when a window's segments look like a decoder loop rather than speech.
-pub fn is_looping(segments: &[Segment]) -> bool {
-    let text: String = segments
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+/// True when one decode looks like a decoder loop rather than speech. `texts` are its segments,
+/// as the decoder wrote them.
+pub fn is_looping(texts: &[String]) -> bool {
+    let text = texts.join(" ");
     let words: Vec<String> = normalise(&text)
         .split(' ')
         .filter(|w| !w.is_empty())
@@ -110,6 +112,17 @@ pub fn is_looping(segments: &[Segment]) -> bool {
         .collect();
     find_loop(&words).is_some()
         || (text.len() > 80 && compression_ratio(&text) > MAX_COMPRESSION_RATIO)
+        || repeats_a_sentence(texts)
+}
+
+/// A segment of several words that says again what earlier segments of the same decode said:
+/// whisper copying a sentence over the next speaker's turn (measured on espeak hearings).
+fn repeats_a_sentence(texts: &[String]) -> bool {
+    let texts: Vec<String> = texts.iter().map(|t| normalise(t)).collect();
+    texts.iter().enumerate().any(|(i, t)| {
+        let earlier = format!(" {} ", texts[..i].join(" "));
+        t.split(' ').count() >= 4 && earlier.contains(&format!(" {t} "))
+    })
 }
 
 /// Removes every copy after the first of looping n-grams inside segments, and segments whose text
@@ -233,6 +246,16 @@ mod tests {
         );
         assert_eq!(normalise(&out[0].text), "đề nghị hội đồng xét xử chấp nhận");
         assert_eq!(out[0].words.len(), 8);
+    }
+
+    #[test]
+    fn a_sentence_said_twice_in_one_decode_is_a_loop() {
+        let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (a, b) = ("Hôm nay, Tòa án mở phiên tòa.", "Thưa Hội đồng xét xử");
+        assert!(!is_looping(&texts(&[a, b])));
+        assert!(is_looping(&texts(&[a, b, a])));
+        // Short answers repeat in real hearings.
+        assert!(!is_looping(&texts(&["Có ạ.", "Vâng.", "Có ạ."])));
     }
 
     #[test]

@@ -140,7 +140,9 @@ fn decode_window(
     language: &str,
     prompt: Option<&str>,
 ) -> Result<Vec<Segment>, Error> {
-    let mut segments = Vec::new();
+    // The greedy decode, kept in case nothing better comes, and the best retry that did not loop.
+    let mut greedy: Vec<Segment> = Vec::new();
+    let mut best_retry: Option<(f32, Vec<Segment>)> = None;
     for (attempt, &temperature) in FALLBACK_TEMPERATURES.iter().enumerate() {
         let started = std::time::Instant::now();
         let raw = recognizer.decode(
@@ -151,7 +153,15 @@ fn decode_window(
                 temperature,
             },
         )?;
-        segments = raw
+        // Loops are judged on everything whisper wrote, before any word is placed or dropped.
+        let texts: Vec<String> = raw.iter().map(RawSegment::text).collect();
+        let looping = guard::is_looping(&texts);
+        let logprobs: Vec<f32> = raw
+            .iter()
+            .flat_map(|r| r.tokens.iter().map(|t| t.logprob))
+            .collect();
+        let avg_logprob = logprobs.iter().sum::<f32>() / logprobs.len().max(1) as f32;
+        let segments: Vec<Segment> = raw
             .iter()
             .filter_map(|r| to_segment(r, window, regions))
             .flat_map(|seg| split_at_pauses(seg, regions))
@@ -161,23 +171,60 @@ fn decode_window(
             window_secs = window.duration_secs(),
             temperature,
             segments = segments.len(),
+            looping,
+            avg_logprob,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "decoded window"
         );
-        if !guard::is_looping(&segments) {
-            break;
+        // Greedy text is the most faithful when it does not loop; a sampled retry must also be
+        // confident, or it is whisper making things up at a high temperature.
+        if !looping && (attempt == 0 || avg_logprob >= guard::LOW_AVG_LOGPROB) {
+            return Ok(keep_speech(segments));
+        }
+        if attempt == 0 {
+            greedy = segments;
+        } else if !looping && best_retry.as_ref().is_none_or(|(lp, _)| avg_logprob > *lp) {
+            best_retry = Some((avg_logprob, segments));
         }
         tracing::warn!(
             window_start = window.source_start_secs(),
             attempt,
             temperature,
-            "decoder looped; retrying the window at a higher temperature"
+            "decoder looped; retrying the window"
         );
     }
-    Ok(guard::collapse_loops(segments)
+    // Still no good decode: decode the two halves apart (split at a pause), so a sentence cannot
+    // be copied over the turn that follows it; a window that cannot be split keeps its least bad
+    // decode, with loops collapsed to one copy.
+    if let Some((left, right)) = window.split() {
+        tracing::warn!(
+            window_start = window.source_start_secs(),
+            "decoding the looping window in halves"
+        );
+        let mut halves = decode_window(recognizer, &left, regions, language, prompt)?;
+        halves.extend(decode_window(
+            recognizer, &right, regions, language, prompt,
+        )?);
+        return Ok(halves);
+    }
+    Ok(keep_speech(
+        best_retry.map_or(greedy, |(_, segments)| segments),
+    ))
+}
+
+/// Loops collapsed to one copy, segments that are not speech dropped (and logged, so a clerk's
+/// question "why is this missing" has an answer).
+fn keep_speech(segments: Vec<Segment>) -> Vec<Segment> {
+    guard::collapse_loops(segments)
         .into_iter()
-        .filter(|s| !guard::is_hallucination(s))
-        .collect())
+        .filter(|s| {
+            let drop = guard::is_hallucination(s);
+            if drop {
+                tracing::info!(start = s.start, no_speech_prob = s.no_speech_prob, avg_logprob = s.avg_logprob, text = %s.text, "dropped as not speech");
+            }
+            !drop
+        })
+        .collect()
 }
 
 /// Builds a segment in recording time from a raw one; `None` when nothing of it survives.
@@ -198,7 +245,11 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
     let seg_end = raw.end.max(seg_start);
     let mut words: Vec<Word> = Vec::with_capacity(groups.len());
     for (i, (bytes, time, probs)) in groups.iter().enumerate() {
-        let text: String = String::from_utf8_lossy(bytes).nfc().collect();
+        // A letter split across a segment boundary leaves stray bytes: drop them, never show "�".
+        let text: String = String::from_utf8_lossy(bytes)
+            .nfc()
+            .filter(|&c| c != char::REPLACEMENT_CHARACTER)
+            .collect();
         if text.trim().is_empty() {
             continue;
         }
@@ -568,5 +619,54 @@ mod tests {
         assert!(anh.end <= 2.2 + 1e-9, "{anh:?}");
         let parts = split_at_pauses(seg, &regions);
         assert_eq!(parts.len(), 2);
+    }
+
+    #[test]
+    fn a_window_that_keeps_looping_is_decoded_in_halves() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let w = Window {
+            samples: vec![0.0; 10 * sr],
+            pieces: vec![
+                vad::Piece {
+                    window_start: 0,
+                    source_start: 0,
+                    len: 4 * sr,
+                },
+                vad::Piece {
+                    window_start: 4 * sr,
+                    source_start: 20 * sr,
+                    len: 6 * sr,
+                },
+            ],
+        };
+        let regions = vec![
+            Region {
+                start: 0,
+                end: 4 * sr,
+            },
+            Region {
+                start: 21 * sr,
+                end: 26 * sr,
+            },
+        ];
+        // The whole window copies the first sentence over the second turn, at every temperature.
+        let looped = vec![
+            raw("hôm nay tòa án mở phiên tòa", 0.2, 0.4),
+            raw("hôm nay tòa án mở phiên tòa", 5.2, 0.4),
+        ];
+        let mut decodes = vec![looped.clone(), looped.clone(), looped];
+        decodes.push(vec![raw("hôm nay tòa án mở phiên tòa", 0.2, 0.4)]);
+        decodes.push(vec![raw("thưa hội đồng xét xử", 1.2, 0.5)]);
+        let mut rec = Scripted {
+            decodes,
+            temperatures: vec![],
+        };
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None).expect("decodes");
+        let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["hôm nay tòa án mở phiên tòa", "thưa hội đồng xét xử"]
+        );
+        assert!((segs[1].start - 21.2).abs() < 1e-6, "{}", segs[1].start);
     }
 }

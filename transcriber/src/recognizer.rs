@@ -2,6 +2,8 @@
 //! real; tests of the pipeline's guards use a scripted fake. Nothing outside this crate sees
 //! whisper.cpp's types.
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::Error;
 
 /// What the pipeline asks of one decoder call.
@@ -23,6 +25,22 @@ pub struct RawSegment {
     pub no_speech_prob: f32,
     /// Text tokens only (no special or timestamp tokens), in order.
     pub tokens: Vec<RawToken>,
+}
+
+impl RawSegment {
+    /// The segment's text (NFC), as the decoder wrote it.
+    pub fn text(&self) -> String {
+        let bytes: Vec<u8> = self
+            .tokens
+            .iter()
+            .flat_map(|t| t.bytes.iter().copied())
+            .collect();
+        String::from_utf8_lossy(&bytes)
+            .nfc()
+            .collect::<String>()
+            .trim()
+            .to_string()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

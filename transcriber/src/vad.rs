@@ -230,6 +230,40 @@ impl Window {
     pub fn duration_secs(&self) -> f64 {
         self.samples.len() as f64 / SR
     }
+
+    /// The window cut in two at the piece boundary nearest its middle (a pause), or `None` when
+    /// it is one piece of speech.
+    pub fn split(&self) -> Option<(Window, Window)> {
+        let middle = self.samples.len() / 2;
+        let at = self
+            .pieces
+            .iter()
+            .skip(1)
+            .min_by_key(|p| p.window_start.abs_diff(middle))?
+            .window_start;
+        let left = Window {
+            samples: self.samples[..at].to_vec(),
+            pieces: self
+                .pieces
+                .iter()
+                .filter(|p| p.window_start < at)
+                .copied()
+                .collect(),
+        };
+        let right = Window {
+            samples: self.samples[at..].to_vec(),
+            pieces: self
+                .pieces
+                .iter()
+                .filter(|p| p.window_start >= at)
+                .map(|p| Piece {
+                    window_start: p.window_start - at,
+                    ..*p
+                })
+                .collect(),
+        };
+        Some((left, right))
+    }
 }
 
 /// Packs padded speech regions into windows. Pauses between regions longer than
