@@ -25,6 +25,10 @@ enum Command {
     /// Install, import, list and verify speech models.
     #[command(subcommand)]
     Models(cmd::models::Command),
+    /// Who spoke when: write RTTM for a recording (per-microphone channels or voice clustering).
+    Diarize(courtscribe_diarization::cli::DiarizeArgs),
+    /// Known voices of a court's regular judges and clerks: enroll, list, remove.
+    Speakers(courtscribe_diarization::cli::SpeakersArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Transcribe(args) => cmd::transcribe::run(args),
         Command::Models(command) => cmd::models::run(command),
+        Command::Diarize(args) => courtscribe_diarization::cli::run_diarize(&args)
+            .map(drop)
+            .map_err(Into::into),
+        Command::Speakers(args) => {
+            courtscribe_diarization::cli::run_speakers(&args).map_err(Into::into)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

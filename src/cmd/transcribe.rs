@@ -31,6 +31,8 @@ pub struct Args {
     /// File of case vocabulary, one term per line (added to --prompt).
     #[arg(long)]
     vocab: Option<PathBuf>,
+    #[command(flatten)]
+    diarize: courtscribe_diarization::cli::TranscribeDiarizeArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -61,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     };
     let bar = super::progress_bar(1000, "transcribing");
-    let transcript = courtscribe_transcriber::transcribe(
+    let mut transcript = courtscribe_transcriber::transcribe(
         &engine,
         &model,
         &audio,
@@ -71,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &mut |f| bar.set_position((f * 1000.0) as u64),
     )?;
     bar.finish_and_clear();
+    args.diarize.apply(&audio, &mut transcript)?;
 
     let rendered = transcript.render(format);
     match &args.out {
