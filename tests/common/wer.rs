@@ -99,15 +99,9 @@ fn ordinal(w: &str) -> Option<u64> {
         "eightieth",
         "ninetieth",
     ];
-    if let Some(digits) = w
-        .strip_suffix("st")
-        .or(w.strip_suffix("nd"))
-        .or(w.strip_suffix("rd"))
-        .or(w.strip_suffix("th"))
-    {
-        if let Ok(n) = digits.parse() {
-            return Some(n);
-        }
+    let digits = ["st", "nd", "rd", "th"].iter().find_map(|suffix| w.strip_suffix(suffix));
+    if let Some(n) = digits.and_then(|d| d.parse().ok()) {
+        return Some(n);
     }
     ORDINALS
         .iter()
