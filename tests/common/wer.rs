@@ -99,7 +99,9 @@ fn ordinal(w: &str) -> Option<u64> {
         "eightieth",
         "ninetieth",
     ];
-    let digits = ["st", "nd", "rd", "th"].iter().find_map(|suffix| w.strip_suffix(suffix));
+    let digits = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|suffix| w.strip_suffix(suffix));
     if let Some(n) = digits.and_then(|d| d.parse().ok()) {
         return Some(n);
     }
