@@ -246,12 +246,7 @@ fn diarize_channels(channels: &[Vec<f32>], opts: &Options) -> Result<Diarization
             },
             None => {
                 n += 1;
-                SpeakerInfo {
-                    id: format!("SPEAKER_{n}"),
-                    label: None,
-                    role: None,
-                    channel: Some(c),
-                }
+                SpeakerInfo::anonymous(n, Some(c))
             }
         };
         for &(start, end) in &att.turns[k] {

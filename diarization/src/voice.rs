@@ -300,12 +300,7 @@ pub fn diarize_with(
                 },
                 None => {
                     n += 1;
-                    SpeakerInfo {
-                        id: format!("SPEAKER_{n}"),
-                        label: None,
-                        role: None,
-                        channel: None,
-                    }
+                    SpeakerInfo::anonymous(n, None)
                 }
             };
             ids[l] = Some(info.id.clone());

