@@ -127,3 +127,78 @@ fn two_microphones_give_two_named_speakers() {
         "{err}"
     );
 }
+
+/// Issue 3 target: ≥ 95% of words attributed to the right speaker on a mono English hearing.
+/// Voice mode names speakers SPEAKER_n, so each is mapped to the reference role it shares the
+/// most words with (one to one) before counting.
+#[test]
+fn words_of_a_mono_hearing_go_to_the_right_speaker() {
+    let Some(wav) = common::shared_eval("synthetic/en_civil_loan.wav") else {
+        return;
+    };
+    let reference: Value =
+        serde_json::from_slice(&std::fs::read(wav.with_extension("json")).unwrap()).unwrap();
+    let turns: Vec<(f64, f64, String)> = reference["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["start"].as_f64().unwrap(),
+                t["end"].as_f64().unwrap(),
+                t["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let out = run(transcribe_cmd(&wav).args(["--language", "en", "--diarize", "--format", "json"]));
+    let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let distance = |mid: f64, (s, e, _): &(f64, f64, String)| {
+        if (*s..=*e).contains(&mid) {
+            0.0
+        } else {
+            (mid - s).abs().min((mid - e).abs())
+        }
+    };
+    let pairs: Vec<(String, String)> = t["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["words"].as_array().unwrap().iter())
+        .map(|w| {
+            let mid = (w["start"].as_f64().unwrap() + w["end"].as_f64().unwrap()) / 2.0;
+            let turn = turns
+                .iter()
+                .min_by(|a, b| distance(mid, a).total_cmp(&distance(mid, b)))
+                .unwrap();
+            (
+                w["speaker"].as_str().unwrap_or("").to_string(),
+                turn.2.clone(),
+            )
+        })
+        .collect();
+    let mut counts: std::collections::HashMap<(String, String), usize> =
+        std::collections::HashMap::new();
+    for p in &pairs {
+        *counts.entry(p.clone()).or_default() += 1;
+    }
+    let mut ranked: Vec<_> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut mapping: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for ((hyp, role), _) in ranked {
+        if !mapping.contains_key(&hyp) && !mapping.values().any(|r| *r == role) {
+            mapping.insert(hyp, role);
+        }
+    }
+    let right = pairs
+        .iter()
+        .filter(|(h, r)| mapping.get(h) == Some(r))
+        .count();
+    let share = right as f64 / pairs.len() as f64;
+    assert!(pairs.len() > 200, "the hearing was transcribed");
+    assert!(
+        share >= 0.95,
+        "{right} of {} words to the right speaker ({mapping:?})",
+        pairs.len()
+    );
+    assert_eq!(t["speakers"].as_array().unwrap().len(), 4);
+}
