@@ -182,7 +182,7 @@ fn words_of_a_mono_hearing_go_to_the_right_speaker() {
         *counts.entry(p.clone()).or_default() += 1;
     }
     let mut ranked: Vec<_> = counts.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     let mut mapping: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for ((hyp, role), _) in ranked {
         if !mapping.contains_key(&hyp) && !mapping.values().any(|r| *r == role) {
