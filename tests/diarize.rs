@@ -136,27 +136,14 @@ fn words_of_a_mono_hearing_go_to_the_right_speaker() {
     let Some(wav) = common::shared_eval("synthetic/en_civil_loan.wav") else {
         return;
     };
-    let reference: Value =
-        serde_json::from_slice(&std::fs::read(wav.with_extension("json")).unwrap()).unwrap();
-    let turns: Vec<(f64, f64, String)> = reference["turns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["start"].as_f64().unwrap(),
-                t["end"].as_f64().unwrap(),
-                t["role"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let turns = common::turns(&wav.with_extension("json"));
     let out = run(transcribe_cmd(&wav).args(["--language", "en", "--diarize", "--format", "json"]));
     let t: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let distance = |mid: f64, (s, e, _): &(f64, f64, String)| {
-        if (*s..=*e).contains(&mid) {
+    let distance = |mid: f64, turn: &common::Turn| {
+        if (turn.start..=turn.end).contains(&mid) {
             0.0
         } else {
-            (mid - s).abs().min((mid - e).abs())
+            (mid - turn.start).abs().min((mid - turn.end).abs())
         }
     };
     let pairs: Vec<(String, String)> = t["segments"]
@@ -172,7 +159,7 @@ fn words_of_a_mono_hearing_go_to_the_right_speaker() {
                 .unwrap();
             (
                 w["speaker"].as_str().unwrap_or("").to_string(),
-                turn.2.clone(),
+                turn.role.clone(),
             )
         })
         .collect();

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use common::{
@@ -38,23 +37,6 @@ fn assert_well_formed(t: &Value) {
     }
 }
 
-/// Reference turns of a synthetic hearing: (start, end, text).
-fn turns(json: &Path) -> Vec<(f64, f64, String)> {
-    let v: Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
-    v["turns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["start"].as_f64().unwrap(),
-                t["end"].as_f64().unwrap(),
-                t["text"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn jfk_word_error_rate() {
     let Some(audio) = shared_eval("real/jfk.flac") else {
@@ -85,9 +67,9 @@ fn english_hearing_accuracy_and_turn_timing() {
 
     // Each turn's first word starts where the turn starts.
     let words = word_times(&t);
-    let mut errors: Vec<f64> = turns(&audio.with_extension("json"))
+    let mut errors: Vec<f64> = common::turns(&audio.with_extension("json"))
         .iter()
-        .filter_map(|(start, end, _)| {
+        .filter_map(|common::Turn { start, end, .. }| {
             words
                 .iter()
                 .find(|w| w.0 >= start - 1.0 && w.0 < *end)
@@ -110,10 +92,10 @@ fn no_words_inside_the_recess() {
     let t = transcribe_json(&audio, &[]);
     assert_well_formed(&t);
     assert_eq!(t["language"], "vi");
-    let turns = turns(&audio.with_extension("json"));
+    let turns = common::turns(&audio.with_extension("json"));
     let gaps: Vec<(f64, f64)> = turns
         .windows(2)
-        .map(|p| (p[0].1, p[1].0))
+        .map(|p| (p[0].end, p[1].start))
         .filter(|(a, b)| b - a >= 5.0)
         .collect();
     assert!(!gaps.is_empty(), "the hearing has a recess");

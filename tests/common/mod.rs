@@ -127,3 +127,27 @@ pub fn duration(path: &Path) -> f64 {
     let out = run(Command::new("soxi").arg("-D").arg(path));
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+/// A turn of a synthetic hearing's reference (`../shared/eval/synthetic/ID.json`).
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub start: f64,
+    pub end: f64,
+    pub role: String,
+    pub text: String,
+}
+
+pub fn turns(json: &Path) -> Vec<Turn> {
+    let v: Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    v["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| Turn {
+            start: t["start"].as_f64().unwrap(),
+            end: t["end"].as_f64().unwrap(),
+            role: t["role"].as_str().unwrap().to_string(),
+            text: t["text"].as_str().unwrap().to_string(),
+        })
+        .collect()
+}
