@@ -25,12 +25,16 @@ const CONTEXT_WORDS: usize = 40;
 
 /// The last [`CONTEXT_WORDS`] words already transcribed.
 fn context_tail(segments: &[Segment]) -> String {
-    let words: Vec<&str> = segments
+    // From the end: a long hearing must not re-walk every word it has for each window.
+    let mut tail: Vec<&str> = segments
         .iter()
-        .flat_map(|s| s.words.iter())
+        .rev()
+        .flat_map(|s| s.words.iter().rev())
+        .take(CONTEXT_WORDS)
         .map(|w| w.text.trim())
         .collect();
-    words[words.len().saturating_sub(CONTEXT_WORDS)..].join(" ")
+    tail.reverse();
+    tail.join(" ")
 }
 
 /// Words whose time lies farther than this (seconds) from any detected speech are dropped: the
@@ -261,9 +265,7 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
         let (start, end) = (window.to_source_secs(start), window.to_source_secs(end));
         let start = snap_to_speech(start, regions);
         // A word ends where its stretch of speech ends, not at the next word after a pause.
-        let end = regions
-            .iter()
-            .find(|r| r.end_secs() > start)
+        let end = region_ending_after(start, regions)
             .map_or(end, |r| end.min(r.end_secs() + WORD_TAIL_SECS));
         let probability = probs.iter().sum::<f32>() / probs.len().max(1) as f32;
         words.push(Word {
@@ -373,8 +375,7 @@ fn ends_clause(word: &str) -> bool {
 /// A word the aligner placed in the pause just before speech starts is moved to the onset: the
 /// VAD hears the onset more precisely than the alignment does.
 fn snap_to_speech(t: f64, regions: &[Region]) -> f64 {
-    let next = regions.iter().find(|r| r.end_secs() > t);
-    match next {
+    match region_ending_after(t, regions) {
         Some(r) if t < r.start_secs() && r.start_secs() - t <= MAX_WORD_DISTANCE_FROM_SPEECH => {
             r.start_secs()
         }
@@ -382,19 +383,29 @@ fn snap_to_speech(t: f64, regions: &[Region]) -> f64 {
     }
 }
 
-/// Seconds between `[start, end]` and the nearest speech region (0 when they overlap).
+/// Index of the first region that ends after `t`. Regions are sorted and disjoint, so a binary
+/// search replaces a scan per word (a three-hour hearing has thousands of regions).
+fn first_ending_after(t: f64, regions: &[Region]) -> usize {
+    regions.partition_point(|r| r.end_secs() <= t)
+}
+
+/// The region `t` lies in, or else the next one.
+fn region_ending_after(t: f64, regions: &[Region]) -> Option<&Region> {
+    regions.get(first_ending_after(t, regions))
+}
+
+/// Seconds between `[start, end]` and the nearest speech region (0 when they overlap). Only the
+/// last region ending before `start` and the first ending after it can be nearest.
 fn distance_to_speech(start: f64, end: f64, regions: &[Region]) -> f64 {
-    regions
-        .iter()
-        .map(|r| {
-            if end < r.start_secs() {
-                r.start_secs() - end
-            } else if start > r.end_secs() {
-                start - r.end_secs()
-            } else {
-                0.0
-            }
-        })
+    let i = first_ending_after(start, regions);
+    let before = i
+        .checked_sub(1)
+        .and_then(|k| regions.get(k))
+        .map(|r| (start - r.end_secs()).max(0.0));
+    let after = regions.get(i).map(|r| (r.start_secs() - end).max(0.0));
+    before
+        .into_iter()
+        .chain(after)
         .fold(f64::INFINITY, f64::min)
 }
 
@@ -668,5 +679,41 @@ mod tests {
             ["hôm nay tòa án mở phiên tòa", "thưa hội đồng xét xử"]
         );
         assert!((segs[1].start - 21.2).abs() < 1e-6, "{}", segs[1].start);
+    }
+
+    #[test]
+    fn region_lookups_agree_with_a_scan() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let regions: Vec<Region> = (0..50)
+            .map(|k| Region {
+                start: (3 * k + 1) * sr,
+                end: (3 * k + 2) * sr,
+            })
+            .collect();
+        let scan = |s: f64, e: f64| {
+            regions
+                .iter()
+                .map(|r| {
+                    if e < r.start_secs() {
+                        r.start_secs() - e
+                    } else if s > r.end_secs() {
+                        s - r.end_secs()
+                    } else {
+                        0.0
+                    }
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        for i in 0..1600 {
+            let s = i as f64 * 0.1 - 1.0;
+            for len in [0.0, 0.3, 2.5] {
+                assert!(
+                    (distance_to_speech(s, s + len, &regions) - scan(s, s + len)).abs() < 1e-9,
+                    "{s} {len}"
+                );
+            }
+            let next = regions.iter().find(|r| r.end_secs() > s);
+            assert_eq!(region_ending_after(s, &regions), next);
+        }
     }
 }
