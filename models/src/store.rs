@@ -782,8 +782,16 @@ fn copy_validated(src: &Path, dst: &Path) -> Result<(String, u64)> {
 /// fsyncs a finished temporary file, renames it over `dst`, and fsyncs the folder so the
 /// rename itself survives a crash.
 pub(crate) fn persist(tmp: tempfile::NamedTempFile, dst: &Path) -> Result<()> {
-    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
-    tmp.persist(dst).map_err(|e| Error::io(dst)(e.error))?;
+    persist_file(tmp, dst).map_err(Error::io(dst))
+}
+
+/// The project's one way to make a file durable: fsync the finished temporary file (created in
+/// `dst`'s folder), rename it over `dst`, fsync the folder. Readers see the old file or the
+/// whole new one, never half of it, even after a crash. Transcripts, RTTM, voice profiles and
+/// models all go through here.
+pub fn persist_file(tmp: tempfile::NamedTempFile, dst: &Path) -> io::Result<()> {
+    tmp.as_file().sync_all()?;
+    tmp.persist(dst).map_err(|e| e.error)?;
     if let Some(dir) = dst.parent() {
         // Best effort: some file systems refuse to fsync a directory.
         if let Ok(d) = File::open(dir) {
@@ -791,6 +799,18 @@ pub(crate) fn persist(tmp: tempfile::NamedTempFile, dst: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes `bytes` to `path` durably (see [`persist_file`]), creating the folder if needed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    persist_file(tmp, path)
 }
 
 /// Now as RFC 3339 UTC, e.g. `2026-11-23T18:47:00Z`.

@@ -1,24 +1,14 @@
 pub mod models;
 pub mod transcribe;
 
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
 
 /// Writes `contents` to `path` so that readers see either the old file or the whole new one.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    courtscribe_models::write_atomically(path, contents)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
