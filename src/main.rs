@@ -29,13 +29,20 @@ enum Command {
     Diarize(courtscribe_diarization::cli::DiarizeArgs),
     /// Known voices of a court's regular judges and clerks: enroll, list, remove.
     Speakers(courtscribe_diarization::cli::SpeakersArgs),
+    /// Run the transcription service and case record (HTTP API, jobs, live ingest).
+    Serve(cmd::serve::ServeArgs),
+    /// Check the hash chains of a server's data folder: any changed byte of a stored recording or
+    /// transcript revision is reported.
+    Verify(cmd::serve::VerifyArgs),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("COURTSCRIBE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,whisper_rs=off")),
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,courtscribe_server=info,whisper_rs=off")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -50,6 +57,8 @@ fn main() -> ExitCode {
         Command::Speakers(args) => {
             courtscribe_diarization::cli::run_speakers(&args).map_err(Into::into)
         }
+        Command::Serve(args) => cmd::serve::serve(args),
+        Command::Verify(args) => cmd::serve::verify(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

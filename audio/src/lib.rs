@@ -29,7 +29,7 @@ pub use decode::{
 pub use error::Error;
 pub use pcm::{DecodedAudio, sha256_file};
 pub use resample::resample;
-pub use wav::write_wav_s16;
+pub use wav::{MAX_WAV_DATA_BYTES, wav_header_s16, write_wav_s16};
 
 /// Sample rate whisper expects, in Hz.
 pub const WHISPER_SAMPLE_RATE: u32 = 16_000;

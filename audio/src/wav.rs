@@ -33,44 +33,58 @@ pub fn write_wav_s16(path: &Path, sample_rate: u32, channels: &[Vec<f32>]) -> st
     let block_align = 2 * n_channels;
     let data_len = u32::try_from(frames as u64 * block_align as u64)
         .ok()
-        .filter(|len| *len <= u32::MAX - 80)
+        .filter(|len| *len <= MAX_WAV_DATA_BYTES)
         .ok_or_else(|| invalid("too much audio for one WAV file (4 GiB); split it".into()))?;
-    let extensible = n_channels > 2;
-    let fmt_len: u32 = if extensible { 40 } else { 16 };
-
     let mut w = BufWriter::new(File::create(path)?);
-    w.write_all(b"RIFF")?;
-    w.write_all(&(4 + 8 + fmt_len + 8 + data_len).to_le_bytes())?;
-    w.write_all(b"WAVEfmt ")?;
-    w.write_all(&fmt_len.to_le_bytes())?;
-    let tag = if extensible {
-        WAVE_FORMAT_EXTENSIBLE
-    } else {
-        WAVE_FORMAT_PCM
-    };
-    w.write_all(&tag.to_le_bytes())?;
-    w.write_all(&(n_channels as u16).to_le_bytes())?;
-    w.write_all(&sample_rate.to_le_bytes())?;
-    w.write_all(&(sample_rate.saturating_mul(block_align as u32)).to_le_bytes())?;
-    w.write_all(&(block_align as u16).to_le_bytes())?;
-    w.write_all(&16u16.to_le_bytes())?;
-    if extensible {
-        let mask: u32 = if n_channels <= MAX_MASKED_CHANNELS {
-            (1 << n_channels) - 1
-        } else {
-            0
-        };
-        w.write_all(&22u16.to_le_bytes())?; // cbSize
-        w.write_all(&16u16.to_le_bytes())?; // valid bits per sample
-        w.write_all(&mask.to_le_bytes())?;
-        w.write_all(&SUBTYPE_PCM)?;
-    }
-    w.write_all(b"data")?;
-    w.write_all(&data_len.to_le_bytes())?;
+    w.write_all(&wav_header_s16(n_channels as u16, sample_rate, data_len))?;
     for frame in 0..frames {
         for channel in channels {
             w.write_all(&f32_to_i16(channel[frame]).to_le_bytes())?;
         }
     }
     w.flush()
+}
+
+/// Most PCM bytes one WAV file can hold (its sizes are 32-bit).
+pub const MAX_WAV_DATA_BYTES: u32 = u32::MAX - 80;
+
+/// The header of a 16-bit PCM WAV file holding `data_len` bytes of interleaved samples: plain PCM
+/// up to two channels, WAVE_FORMAT_EXTENSIBLE with a channel mask above. The samples follow it
+/// directly, so a writer can stream them (the server turns a live session's raw PCM into a WAV
+/// file this way).
+pub fn wav_header_s16(channels: u16, sample_rate: u32, data_len: u32) -> Vec<u8> {
+    let n_channels = usize::from(channels);
+    let block_align = 2 * n_channels;
+    let extensible = n_channels > 2;
+    let fmt_len: u32 = if extensible { 40 } else { 16 };
+    let mut w = Vec::with_capacity(68);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(4 + 8 + fmt_len + 8).saturating_add(data_len).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&fmt_len.to_le_bytes());
+    let tag = if extensible {
+        WAVE_FORMAT_EXTENSIBLE
+    } else {
+        WAVE_FORMAT_PCM
+    };
+    w.extend_from_slice(&tag.to_le_bytes());
+    w.extend_from_slice(&channels.to_le_bytes());
+    w.extend_from_slice(&sample_rate.to_le_bytes());
+    w.extend_from_slice(&(sample_rate.saturating_mul(block_align as u32)).to_le_bytes());
+    w.extend_from_slice(&(block_align as u16).to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    if extensible {
+        let mask: u32 = if n_channels <= MAX_MASKED_CHANNELS {
+            (1 << n_channels) - 1
+        } else {
+            0
+        };
+        w.extend_from_slice(&22u16.to_le_bytes()); // cbSize
+        w.extend_from_slice(&16u16.to_le_bytes()); // valid bits per sample
+        w.extend_from_slice(&mask.to_le_bytes());
+        w.extend_from_slice(&SUBTYPE_PCM);
+    }
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&data_len.to_le_bytes());
+    w
 }

@@ -1,4 +1,5 @@
 pub mod models;
+pub mod serve;
 pub mod transcribe;
 
 use std::path::Path;

@@ -92,7 +92,7 @@ pub fn transcribe(
 /// Refuses requests the model cannot serve before any audio is decoded.
 fn check_options(engine: &WhisperEngine, opts: &PipelineOptions) -> Result<(), Error> {
     if let Language::Fixed(code) = &opts.language {
-        if whisper_rs::get_lang_id(code).is_none() {
+        if !whisper::language_known(code) {
             return Err(Error::Language(format!(
                 "`{code}` is not a language whisper knows (try vi, en or auto)"
             )));

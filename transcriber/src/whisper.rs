@@ -99,6 +99,11 @@ impl WhisperEngine {
     }
 }
 
+/// Whether whisper knows the language `code` (ISO 639-1, e.g. `vi`).
+pub fn language_known(code: &str) -> bool {
+    whisper_rs::get_lang_id(code).is_some()
+}
+
 /// Alignment heads for DTW word timing, chosen by architecture so imported fine-tunes (PhoWhisper
 /// is a whisper fine-tune) get the heads of the model they were trained from.
 fn dtw_mode(h: &Hparams) -> DtwMode<'static> {

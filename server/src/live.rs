@@ -1,0 +1,669 @@
+//! Live ingest from courtroom stations and live captions for the clerk's screen.
+//!
+//! Ingest (protocol in `docs/protocol.md`, version [`PROTOCOL_VERSION`]): a station opens a
+//! WebSocket at `/api/ingest`, says `hello` (session id, hearing, channels, sample rate), and
+//! sends binary frames `seq (u64 LE) ‖ interleaved s16le PCM`. Each frame is appended to
+//! `DATA/live/SESSION.pcm`, fsync'd, and recorded in `live_sessions` before it is acknowledged, so
+//! an ack means "on disk". A reconnect with the same session id resumes after the last
+//! acknowledged frame; retransmitted frames are acknowledged again and dropped; a torn tail left by
+//! a crash is cut back to the last acknowledged byte. `end` turns the session into a WAV recording
+//! of the hearing (hash-chained, queued for the full diarized transcription at live priority).
+//!
+//! Captions: while audio arrives, finished stretches of speech (followed by a pause) are cut and
+//! decoded by the workers ahead of any job; the resulting segments are pushed to every subscriber
+//! of the hearing (`/api/hearings/{id}/captions`, server-sent events).
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{Read, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::broadcast;
+
+use crate::AppState;
+use crate::auth::{Caller, SENDERS};
+use crate::error::ApiError;
+use crate::jobs::Engine;
+
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest binary frame accepted (8-byte sequence number + PCM).
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+/// Captions a late subscriber is sent first.
+const RECENT_CAPTIONS: usize = 200;
+/// A stretch of speech is captioned at the latest when it is this long, pause or not.
+const MAX_CAPTION_WINDOW_SECS: f64 = 20.0;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Hello {
+        version: u32,
+        station: String,
+        hearing: i64,
+        session: String,
+        channels: u16,
+        sample_rate: u32,
+        format: String,
+    },
+    End,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ServerMessage {
+    Ready { session: String, next_seq: u64 },
+    Ack { seq: u64 },
+    Done { recording: i64, pcm_sha256: String, frames: u64, duration: f64 },
+    Error { message: String },
+}
+
+/// One caption: a finished segment of live speech. Times are seconds from the start of the
+/// session's recording.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Caption {
+    pub session: String,
+    /// `final` (partial captions are not produced yet).
+    pub kind: String,
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+}
+
+/// A stretch of live speech waiting for a worker.
+#[derive(Debug)]
+pub struct CaptionTask {
+    hearing: i64,
+    session: String,
+    language: String,
+    /// 16 kHz mono.
+    samples: Vec<f32>,
+    /// Where `samples` start in the session's recording, seconds.
+    offset: f64,
+    /// When the end of the speech arrived (for the caption latency metric, assuming audio
+    /// arrives in real time).
+    cut_at: Instant,
+}
+
+/// Live state shared by connections, workers and subscribers.
+#[derive(Debug, Default)]
+pub struct Live {
+    tasks: Mutex<VecDeque<CaptionTask>>,
+    hubs: Mutex<HashMap<i64, broadcast::Sender<Caption>>>,
+    recent: Mutex<HashMap<i64, VecDeque<Caption>>>,
+    /// Per session: the generation of the connection that owns it (a reconnect takes over).
+    owners: Mutex<HashMap<String, Arc<tokio::sync::Mutex<u64>>>>,
+}
+
+impl Live {
+    pub fn next_caption_task(&self) -> Option<CaptionTask> {
+        self.tasks.lock().ok()?.pop_front()
+    }
+
+    fn push_task(&self, t: CaptionTask) {
+        if let Ok(mut q) = self.tasks.lock() {
+            q.push_back(t);
+        }
+    }
+
+    /// Subscribes to a hearing's captions: the recent ones, then a live receiver.
+    pub fn subscribe(&self, hearing: i64) -> (Vec<Caption>, broadcast::Receiver<Caption>) {
+        let rx = match self.hubs.lock() {
+            Ok(mut hubs) => hubs
+                .entry(hearing)
+                .or_insert_with(|| broadcast::channel(256).0)
+                .subscribe(),
+            Err(_) => broadcast::channel(1).1,
+        };
+        let recent = self
+            .recent
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&hearing).map(|q| q.iter().cloned().collect()))
+            .unwrap_or_default();
+        (recent, rx)
+    }
+
+    fn publish(&self, hearing: i64, c: Caption) {
+        if let Ok(mut r) = self.recent.lock() {
+            let q = r.entry(hearing).or_default();
+            q.push_back(c.clone());
+            while q.len() > RECENT_CAPTIONS {
+                q.pop_front();
+            }
+        }
+        if let Ok(hubs) = self.hubs.lock() {
+            if let Some(tx) = hubs.get(&hearing) {
+                let _ = tx.send(c);
+            }
+        }
+    }
+
+    fn owner(&self, session: &str) -> Arc<tokio::sync::Mutex<u64>> {
+        match self.owners.lock() {
+            Ok(mut o) => o.entry(session.to_string()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+}
+
+/// `GET /api/ingest` (WebSocket): live audio from a station.
+pub async fn ingest(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    caller.require(SENDERS)?;
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES + 1024)
+        .on_upgrade(move |socket| connection(state, caller, socket)))
+}
+
+async fn send(socket: &mut WebSocket, m: &ServerMessage) -> bool {
+    let text = serde_json::to_string(m).unwrap_or_default();
+    socket.send(Message::Text(text.into())).await.is_ok()
+}
+
+async fn refuse(socket: &mut WebSocket, message: impl Into<String>) {
+    let message = message.into();
+    tracing::warn!("live ingest refused: {message}");
+    let _ = send(socket, &ServerMessage::Error { message }).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// The part of a session a connection holds.
+struct Session {
+    id: String,
+    hearing: i64,
+    channels: usize,
+    sample_rate: u32,
+    language: String,
+    next_seq: u64,
+    bytes: u64,
+    file: tokio::fs::File,
+    generation: u64,
+    owner: Arc<tokio::sync::Mutex<u64>>,
+    captions: Captioner,
+    user_id: i64,
+}
+
+async fn connection(state: Arc<AppState>, caller: Caller, mut socket: WebSocket) {
+    let first = tokio::time::timeout(Duration::from_secs(10), socket.recv()).await;
+    let hello = match first {
+        Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str::<ClientMessage>(&t),
+        _ => return refuse(&mut socket, "the first message must be a text `hello`").await,
+    };
+    let mut session = match hello {
+        Ok(ClientMessage::Hello {
+            version,
+            station,
+            hearing,
+            session,
+            channels,
+            sample_rate,
+            format,
+        }) => {
+            if version != PROTOCOL_VERSION {
+                return refuse(&mut socket, format!("protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}")).await;
+            }
+            if format != "s16le" {
+                return refuse(&mut socket, format!("format `{format}` is not supported; send s16le")).await;
+            }
+            let hello = Hello { station, hearing, session, channels, sample_rate };
+            match open(&state, &caller, hello).await {
+                Ok(Opened::Open(s)) => s,
+                Ok(Opened::Closed(done)) => {
+                    let _ = send(&mut socket, &done).await;
+                    return;
+                }
+                Err(e) => return refuse(&mut socket, e.message).await,
+            }
+        }
+        Ok(ClientMessage::End) | Err(_) => {
+            return refuse(&mut socket, "the first message must be a `hello`").await;
+        }
+    };
+    state.metrics.live_sessions.inc();
+    let ready = ServerMessage::Ready {
+        session: session.id.clone(),
+        next_seq: session.next_seq,
+    };
+    if send(&mut socket, &ready).await {
+        serve_frames(&state, &mut socket, &mut session).await;
+    }
+    state.metrics.live_sessions.dec();
+}
+
+async fn serve_frames(state: &Arc<AppState>, socket: &mut WebSocket, session: &mut Session) {
+    while let Some(message) = socket.recv().await {
+        match message {
+            Ok(Message::Binary(frame)) => match append(state, session, &frame).await {
+                Ok(acked) => {
+                    if !send(socket, &ServerMessage::Ack { seq: acked }).await {
+                        return;
+                    }
+                }
+                Err(e) => return refuse(socket, e.message).await,
+            },
+            Ok(Message::Text(t)) => match serde_json::from_str::<ClientMessage>(&t) {
+                Ok(ClientMessage::End) => {
+                    match finish(state, session).await {
+                        Ok(done) => {
+                            let _ = send(socket, &done).await;
+                            let _ = socket.send(Message::Close(None)).await;
+                        }
+                        Err(e) => refuse(socket, e.message).await,
+                    }
+                    return;
+                }
+                _ => return refuse(socket, "expected a binary frame or `end`").await,
+            },
+            Ok(Message::Close(_)) | Err(_) => return,
+            Ok(Message::Ping(_) | Message::Pong(_)) => {}
+        }
+    }
+}
+
+struct Hello {
+    station: String,
+    hearing: i64,
+    session: String,
+    channels: u16,
+    sample_rate: u32,
+}
+
+enum Opened {
+    Open(Session),
+    Closed(ServerMessage),
+}
+
+fn live_dir(data: &Path) -> PathBuf {
+    data.join("live")
+}
+
+async fn open(state: &AppState, caller: &Caller, h: Hello) -> Result<Opened, ApiError> {
+    let valid_id = !h.session.is_empty()
+        && h.session.len() <= 64
+        && h.session.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_id {
+        return Err(ApiError::bad_request("session must be 1–64 characters of A–Z, a–z, 0–9, - or _"));
+    }
+    if !(1..=32).contains(&h.channels) || !(8_000..=192_000).contains(&h.sample_rate) {
+        return Err(ApiError::bad_request("channels must be 1–32 and sample_rate 8000–192000 Hz"));
+    }
+    let hearing = crate::api::hearing_for_sender(state, caller, h.hearing).await?;
+    let owner = state.live.owner(&h.session);
+    let mut generation = owner.lock().await;
+    *generation += 1;
+    let row: Option<(i64, i64, i64, i64, i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT hearing_id, channels, sample_rate, next_seq, bytes, state, recording_id FROM live_sessions WHERE id = ?",
+    )
+    .bind(&h.session)
+    .fetch_optional(&state.db)
+    .await?;
+    let (next_seq, bytes) = match row {
+        None => {
+            sqlx::query(
+                "INSERT INTO live_sessions (id, hearing_id, user_id, station, channels, sample_rate, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&h.session)
+            .bind(h.hearing)
+            .bind(caller.id)
+            .bind(&h.station)
+            .bind(i64::from(h.channels))
+            .bind(i64::from(h.sample_rate))
+            .bind(crate::db::now())
+            .execute(&state.db)
+            .await?;
+            (0, 0)
+        }
+        Some((hearing_id, channels, rate, next_seq, bytes, st, recording)) => {
+            if hearing_id != h.hearing || channels != i64::from(h.channels) || rate != i64::from(h.sample_rate) {
+                return Err(ApiError::conflict(format!(
+                    "session {} belongs to hearing {hearing_id} with {channels} channel(s) at {rate} Hz",
+                    h.session
+                )));
+            }
+            if st == "closed" {
+                return Ok(Opened::Closed(done_message(state, recording).await?));
+            }
+            (next_seq as u64, bytes as u64)
+        }
+    };
+    let dir = live_dir(&state.data);
+    tokio::fs::create_dir_all(&dir).await?;
+    let path = dir.join(format!("{}.pcm", h.session));
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .await?;
+    // Bytes past the last acknowledged frame were never acknowledged: a crash tore them.
+    file.set_len(bytes).await?;
+    file.seek(std::io::SeekFrom::Start(bytes)).await?;
+    let my_generation = *generation;
+    drop(generation);
+    let pause = state.config.caption_pause_secs;
+    Ok(Opened::Open(Session {
+        id: h.session.clone(),
+        hearing: h.hearing,
+        channels: usize::from(h.channels),
+        sample_rate: h.sample_rate,
+        language: hearing.language,
+        next_seq,
+        bytes,
+        file,
+        generation: my_generation,
+        owner,
+        captions: Captioner::new(h.sample_rate, bytes / (2 * u64::from(h.channels)), pause),
+        user_id: caller.id,
+    }))
+}
+
+async fn done_message(state: &AppState, recording: Option<i64>) -> Result<ServerMessage, ApiError> {
+    let id = recording.ok_or_else(|| ApiError::internal("closed session without a recording"))?;
+    let (pcm_sha256, duration, rate): (String, f64, i64) =
+        sqlx::query_as("SELECT pcm_sha256, duration, sample_rate FROM recordings WHERE id = ?")
+            .bind(id)
+            .fetch_one(&state.db)
+            .await?;
+    Ok(ServerMessage::Done {
+        recording: id,
+        pcm_sha256,
+        frames: (duration * rate as f64).round() as u64,
+        duration,
+    })
+}
+
+/// Appends one frame; returns the sequence number to acknowledge (cumulative).
+async fn append(state: &AppState, s: &mut Session, frame: &[u8]) -> Result<u64, ApiError> {
+    let (head, pcm) = frame
+        .split_first_chunk::<8>()
+        .ok_or_else(|| ApiError::bad_request("a frame starts with an 8-byte sequence number"))?;
+    let seq = u64::from_le_bytes(*head);
+    let block = 2 * s.channels;
+    if pcm.is_empty() || pcm.len() % block != 0 {
+        return Err(ApiError::bad_request(format!(
+            "frame {seq}: PCM must be whole sample frames of {block} bytes"
+        )));
+    }
+    if seq < s.next_seq {
+        // A retransmission of something already on disk.
+        return Ok(s.next_seq - 1);
+    }
+    if seq > s.next_seq {
+        return Err(ApiError::bad_request(format!(
+            "frame {seq} arrived but {} is next; reconnect and resume",
+            s.next_seq
+        )));
+    }
+    if s.bytes + pcm.len() as u64 > u64::from(courtscribe_audio::MAX_WAV_DATA_BYTES) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "this session holds 4 GiB of audio; end it and continue in a new session",
+        ));
+    }
+    let generation = s.owner.lock().await;
+    if *generation != s.generation {
+        return Err(ApiError::conflict("another connection took over this session"));
+    }
+    s.file.write_all(pcm).await?;
+    s.file.sync_data().await?;
+    let bytes = s.bytes + pcm.len() as u64;
+    sqlx::query("UPDATE live_sessions SET next_seq = ?, bytes = ? WHERE id = ?")
+        .bind((seq + 1) as i64)
+        .bind(bytes as i64)
+        .bind(&s.id)
+        .execute(&state.db)
+        .await?;
+    drop(generation);
+    s.next_seq = seq + 1;
+    s.bytes = bytes;
+    state.metrics.live_bytes.inc_by(pcm.len() as u64);
+    for task in s.captions.push(pcm, s.channels) {
+        state.live.push_task(CaptionTask {
+            hearing: s.hearing,
+            session: s.id.clone(),
+            language: s.language.clone(),
+            ..task
+        });
+        state.jobs.wake();
+    }
+    Ok(seq)
+}
+
+/// Turns the session's PCM into a WAV recording of the hearing.
+async fn finish(state: &AppState, s: &mut Session) -> Result<ServerMessage, ApiError> {
+    let generation = s.owner.lock().await;
+    if *generation != s.generation {
+        return Err(ApiError::conflict("another connection took over this session"));
+    }
+    if s.bytes == 0 {
+        return Err(ApiError::bad_request("no audio was received in this session"));
+    }
+    for task in s.captions.flush() {
+        state.live.push_task(CaptionTask {
+            hearing: s.hearing,
+            session: s.id.clone(),
+            language: s.language.clone(),
+            ..task
+        });
+        state.jobs.wake();
+    }
+    let raw = live_dir(&state.data).join(format!("{}.pcm", s.id));
+    let rel = format!("recordings/h{}/live-{}.wav", s.hearing, s.id);
+    let dst = state.data.join(&rel);
+    let (channels, rate, bytes) = (s.channels as u16, s.sample_rate, s.bytes);
+    let (file_sha256, pcm_sha256) =
+        tokio::task::spawn_blocking(move || write_wav(&raw, &dst, channels, rate, bytes))
+            .await
+            .map_err(ApiError::internal)??;
+    let frames = s.bytes / (2 * s.channels as u64);
+    let duration = frames as f64 / f64::from(s.sample_rate);
+    let meta = crate::api::NewRecording {
+        hearing: s.hearing,
+        rel: rel.clone(),
+        source: "live",
+        codec: "pcm_s16le".into(),
+        channels: s.channels as i64,
+        sample_rate: i64::from(s.sample_rate),
+        duration,
+        bytes: s.bytes as i64 + 44,
+        file_sha256,
+        pcm_sha256: pcm_sha256.clone(),
+        priority: crate::jobs::LIVE_PRIORITY,
+        created_by: s.user_id,
+    };
+    let (recording, _job) = crate::api::store_recording(state, &meta, Some(&s.id)).await?;
+    drop(generation);
+    let _ = tokio::fs::remove_file(live_dir(&state.data).join(format!("{}.pcm", s.id))).await;
+    Ok(ServerMessage::Done {
+        recording,
+        pcm_sha256,
+        frames,
+        duration,
+    })
+}
+
+/// Writes `raw` (interleaved s16le) as a WAV file at `dst`, durably; returns the sha256 of the
+/// file and of the PCM.
+fn write_wav(raw: &Path, dst: &Path, channels: u16, rate: u32, bytes: u64) -> Result<(String, String), ApiError> {
+    let dir = dst.parent().ok_or_else(|| ApiError::internal("recording path has no folder"))?;
+    std::fs::create_dir_all(dir)?;
+    let data_len = u32::try_from(bytes).map_err(ApiError::internal)?;
+    let header = courtscribe_audio::wav_header_s16(channels, rate, data_len);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut file_hash = Sha256::new();
+    let mut pcm_hash = Sha256::new();
+    tmp.write_all(&header)?;
+    file_hash.update(&header);
+    let mut src = std::fs::File::open(raw)?.take(bytes);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut copied = 0u64;
+    loop {
+        let n = src.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        tmp.write_all(&buf[..n])?;
+        file_hash.update(&buf[..n]);
+        pcm_hash.update(&buf[..n]);
+        copied += n as u64;
+    }
+    if copied != bytes {
+        return Err(ApiError::internal(format!(
+            "live audio file {} holds {copied} bytes, {bytes} were acknowledged",
+            raw.display()
+        )));
+    }
+    courtscribe_models::persist_file(tmp, dst)?;
+    Ok((hex::encode(file_hash.finalize()), hex::encode(pcm_hash.finalize())))
+}
+
+/// Cuts live audio into stretches of speech for captioning: a stretch ends at a pause of
+/// `pause_secs`, or at [`MAX_CAPTION_WINDOW_SECS`]. Silence is dropped here, so it never reaches
+/// the decoder.
+#[derive(Debug)]
+struct Captioner {
+    rate: u32,
+    pause_secs: f64,
+    /// Mono samples at the native rate not yet captioned.
+    pending: Vec<f32>,
+    /// Frame index (in the recording) of `pending[0]`.
+    pending_start: u64,
+    /// Pending length at the last look.
+    looked_at: usize,
+}
+
+impl Captioner {
+    fn new(rate: u32, start_frame: u64, pause_secs: f64) -> Self {
+        Self {
+            rate,
+            pause_secs,
+            pending: Vec::new(),
+            pending_start: start_frame,
+            looked_at: 0,
+        }
+    }
+
+    fn push(&mut self, pcm: &[u8], channels: usize) -> Vec<CaptionTask> {
+        let scale = 1.0 / (32768.0 * channels as f32);
+        self.pending.extend(pcm.chunks_exact(2 * channels).map(|frame| {
+            frame
+                .chunks_exact(2)
+                .map(|s| f32::from(i16::from_le_bytes([s[0], s[1]])))
+                .sum::<f32>()
+                * scale
+        }));
+        // Look twice a second at most.
+        if self.pending.len() < self.looked_at + self.rate as usize / 2 {
+            return Vec::new();
+        }
+        self.looked_at = self.pending.len();
+        self.cut(false)
+    }
+
+    fn flush(&mut self) -> Vec<CaptionTask> {
+        self.cut(true)
+    }
+
+    fn cut(&mut self, at_end: bool) -> Vec<CaptionTask> {
+        let Ok(samples) = courtscribe_audio::resample(&self.pending, self.rate, 16_000) else {
+            return Vec::new();
+        };
+        let vad = courtscribe_transcriber::vad::VadConfig::default();
+        let regions = courtscribe_transcriber::vad::speech_regions(&samples, &vad);
+        let len = samples.len();
+        let secs = |n: usize| n as f64 / 16_000.0;
+        let pause = (self.pause_secs * 16_000.0) as usize;
+        // Cut after the last region followed by a pause (or everything at the end of the session,
+        // or everything when the stretch is too long to wait for a pause).
+        let cut = if at_end || secs(len) >= MAX_CAPTION_WINDOW_SECS {
+            len
+        } else {
+            match regions.iter().rev().find(|r| r.end + pause <= len) {
+                Some(r) => r.end,
+                None if regions.is_empty() && len > pause => len - pause,
+                None => return Vec::new(),
+            }
+        };
+        let mut tasks = Vec::new();
+        let speech = regions.iter().any(|r| r.start < cut);
+        let offset = self.pending_start as f64 / f64::from(self.rate);
+        if speech {
+            tasks.push(CaptionTask {
+                hearing: 0,
+                session: String::new(),
+                language: String::new(),
+                samples: samples[..cut].to_vec(),
+                offset,
+                cut_at: Instant::now()
+                    .checked_sub(Duration::from_secs_f64(secs(len - cut)))
+                    .unwrap_or_else(Instant::now),
+            });
+        }
+        let native_cut = ((cut as f64 / 16_000.0) * f64::from(self.rate)).round() as usize;
+        let native_cut = native_cut.min(self.pending.len());
+        self.pending.drain(..native_cut);
+        self.pending_start += native_cut as u64;
+        self.looked_at = self.pending.len();
+        tasks
+    }
+}
+
+/// Decodes one caption task on a worker and publishes its segments.
+pub async fn caption(state: &Arc<AppState>, engine: &Arc<Engine>, task: CaptionTask) {
+    let engine = engine.clone();
+    let CaptionTask {
+        hearing,
+        session,
+        language,
+        samples,
+        offset,
+        cut_at,
+    } = task;
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<courtscribe_transcriber::Segment>, String> {
+        let mut recognizer = engine.whisper.recognizer().map_err(|e| e.to_string())?;
+        let opts = courtscribe_transcriber::PipelineOptions {
+            language: match language.as_str() {
+                "auto" => courtscribe_transcriber::Language::Auto,
+                code => courtscribe_transcriber::Language::Fixed(code.to_string()),
+            },
+            ..Default::default()
+        };
+        courtscribe_transcriber::pipeline::recognise(&mut recognizer, &samples, &opts, &mut |_| {})
+            .map(|r| r.segments)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    match result {
+        Ok(Ok(segments)) => {
+            for seg in segments {
+                state.live.publish(
+                    hearing,
+                    Caption {
+                        session: session.clone(),
+                        kind: "final".into(),
+                        start: offset + seg.start,
+                        end: offset + seg.end,
+                        text: seg.text.trim().to_string(),
+                    },
+                );
+            }
+            state
+                .metrics
+                .caption_latency
+                .observe(cut_at.elapsed().as_secs_f64());
+        }
+        Ok(Err(e)) => tracing::warn!(hearing, "caption failed: {e}"),
+        Err(e) => tracing::error!(hearing, "caption worker crashed: {e}"),
+    }
+}
