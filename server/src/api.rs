@@ -197,7 +197,7 @@ async fn login(
         None => return Err(bad_credentials()),
     };
     let role = Role::parse(&role).ok_or_else(|| ApiError::internal(format!("user {id} has role {role}")))?;
-    let (token, expires_at) = auth::issue_token(&state.db, id, state.config.token_ttl_minutes).await?;
+    let (token, expires_at) = auth::issue_token(&state.db, id, state.config.token_ttl_secs).await?;
     Ok(Json(LoginResponse { token, expires_at, role }))
 }
 

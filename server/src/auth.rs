@@ -1,5 +1,5 @@
 //! Who is calling and what they may do. Passwords are argon2id hashes; a login hands out a random
-//! bearer token of which only the sha256 is stored, valid for `token_ttl_minutes`. The
+//! bearer token of which only the sha256 is stored, valid for `token_ttl_secs`. The
 //! [`authenticate`] middleware resolves the token once per request and leaves a [`Caller`] in the
 //! request; handlers ask it for the roles an endpoint allows ([`Caller::require`]).
 
@@ -174,13 +174,13 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// Issues a token for `user_id`, valid for `ttl_minutes`. Returns the token and its expiry (unix s).
-pub async fn issue_token(db: &SqlitePool, user_id: i64, ttl_minutes: u64) -> sqlx::Result<(String, i64)> {
+/// Issues a token for `user_id`, valid for `ttl_secs`. Returns the token and its expiry (unix s).
+pub async fn issue_token(db: &SqlitePool, user_id: i64, ttl_secs: u64) -> sqlx::Result<(String, i64)> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
     let now = crate::db::unix_now();
-    let expires = now.saturating_add(i64::try_from(ttl_minutes.saturating_mul(60)).unwrap_or(i64::MAX));
+    let expires = now.saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX));
     // Expired tokens are swept whenever a new one is issued.
     sqlx::query("DELETE FROM tokens WHERE expires_at <= ?")
         .bind(now)
