@@ -39,10 +39,9 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COURTSCRIBE_LOG")
-                .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new("warn,courtscribe_server=info,whisper_rs=off")
-                }),
+            tracing_subscriber::EnvFilter::try_from_env("COURTSCRIBE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,courtscribe_server=info,whisper_rs=off")
+            }),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

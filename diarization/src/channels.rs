@@ -14,6 +14,10 @@
 
 use crate::frames::{self, FRAME};
 
+/// Frame energy (dBFS) below which a frame is digital silence: no microphone is that quiet (one
+/// 16-bit step is about −101 dBFS).
+const DIGITAL_SILENCE_DB: f32 = -90.0;
+
 /// Tuning. Defaults were chosen on the English synthetic hearing of `../shared/eval` and espeak
 /// fixtures; the Vietnamese hearing and the real 2-channel file are held out.
 #[derive(Debug, Clone)]
@@ -132,9 +136,19 @@ pub fn attribute(channels: &[Vec<f32>], cfg: &ChannelConfig) -> ChannelAttributi
         .collect();
     let nf = e[0].len();
     let k = reps.len();
+    // Each channel's noise floor. Frames of digital silence (synthesised speech, a muted input
+    // between words) are not a floor: measured from them, a faint room-noise floor elsewhere on
+    // the channel would look like speech 40 dB above it.
     let floor: Vec<f32> = e
         .iter()
-        .map(|v| frames::quantile(v, 0.05).unwrap_or(-100.0))
+        .map(|v| {
+            let live: Vec<f32> = v
+                .iter()
+                .copied()
+                .filter(|&x| x > DIGITAL_SILENCE_DB)
+                .collect();
+            frames::quantile(&live, 0.05).unwrap_or(-100.0)
+        })
         .collect();
 
     // Loudest channel of each frame (relative to its own floor, so a hot preamp does not win).

@@ -38,7 +38,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/me", get(me))
         .route("/api/users", post(create_user).get(list_users))
-        .route("/api/courtrooms", post(create_courtroom).get(list_courtrooms))
+        .route(
+            "/api/courtrooms",
+            post(create_courtroom).get(list_courtrooms),
+        )
         .route("/api/cases", post(create_case).get(list_cases))
         .route("/api/cases/{id}", get(get_case))
         .route("/api/cases/{id}/hearings", post(create_hearing))
@@ -59,8 +62,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/ingest", get(crate::live::ingest))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_json))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
 }
 
@@ -75,7 +84,10 @@ async fn count_requests(
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see /api/openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; see /api/openapi.json",
+    )
 }
 
 #[derive(OpenApi)]
@@ -126,22 +138,31 @@ async fn healthz() -> Json<serde_json::Value> {
 async fn readyz(State(state): S) -> ApiResult<Json<serde_json::Value>> {
     sqlx::query("SELECT 1").execute(&state.db).await?;
     if !state.ready.load(Ordering::Acquire) {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the model is still loading"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the model is still loading",
+        ));
     }
-    Ok(Json(serde_json::json!({ "status": "ready", "model": state.config.model })))
+    Ok(Json(
+        serde_json::json!({ "status": "ready", "model": state.config.model }),
+    ))
 }
 
 async fn metrics(State(state): S) -> Response {
-    let counts: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY status")
-            .fetch_all(&state.db)
-            .await
-            .unwrap_or_default();
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY status",
+    )
+    .fetch_all(&state.db)
+    .await
+    .unwrap_or_default();
     let get = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
     state.metrics.queued_jobs.set(get("queued"));
     state.metrics.running_jobs.set(get("running"));
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()
@@ -175,7 +196,10 @@ async fn login(
     if let Err(wait) = state.login_limiter.check(addr.ip(), &req.username) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("too many login attempts for `{}`; try again in {wait} s", req.username),
+            format!(
+                "too many login attempts for `{}`; try again in {wait} s",
+                req.username
+            ),
         ));
     }
     let row: Option<(i64, String, String)> =
@@ -196,9 +220,14 @@ async fn login(
         }
         None => return Err(bad_credentials()),
     };
-    let role = Role::parse(&role).ok_or_else(|| ApiError::internal(format!("user {id} has role {role}")))?;
+    let role = Role::parse(&role)
+        .ok_or_else(|| ApiError::internal(format!("user {id} has role {role}")))?;
     let (token, expires_at) = auth::issue_token(&state.db, id, state.config.token_ttl_secs).await?;
-    Ok(Json(LoginResponse { token, expires_at, role }))
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        role,
+    }))
 }
 
 fn bad_credentials() -> ApiError {
@@ -230,10 +259,12 @@ pub struct UserInfo {
 /// The caller.
 #[utoipa::path(get, path = "/api/auth/me", responses((status = 200, body = UserInfo), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn me(State(state): S, caller: Caller) -> ApiResult<Json<UserInfo>> {
-    let u = sqlx::query_as("SELECT id, username, role, courtroom_id, created_at FROM users WHERE id = ?")
-        .bind(caller.id)
-        .fetch_one(&state.db)
-        .await?;
+    let u = sqlx::query_as(
+        "SELECT id, username, role, courtroom_id, created_at FROM users WHERE id = ?",
+    )
+    .bind(caller.id)
+    .fetch_one(&state.db)
+    .await?;
     Ok(Json(u))
 }
 
@@ -262,11 +293,18 @@ async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     caller.require(&[Role::Admin])?;
     let username = u.username.trim().to_string();
-    if username.is_empty() || username.chars().count() > 64 || username.contains(char::is_whitespace) {
-        return Err(ApiError::bad_request("username must be 1–64 characters without spaces"));
+    if username.is_empty()
+        || username.chars().count() > 64
+        || username.contains(char::is_whitespace)
+    {
+        return Err(ApiError::bad_request(
+            "username must be 1–64 characters without spaces",
+        ));
     }
     if u.password.chars().count() < 8 {
-        return Err(ApiError::bad_request("password must be at least 8 characters"));
+        return Err(ApiError::bad_request(
+            "password must be at least 8 characters",
+        ));
     }
     let courtroom = match (u.role, u.courtroom_id) {
         (_, Some(c)) => {
@@ -281,7 +319,9 @@ async fn create_user(
         .fetch_optional(&state.db)
         .await?;
     if taken.is_some() {
-        return Err(ApiError::conflict(format!("user `{username}` already exists")));
+        return Err(ApiError::conflict(format!(
+            "user `{username}` already exists"
+        )));
     }
     let password = u.password;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
@@ -304,9 +344,11 @@ async fn create_user(
 #[utoipa::path(get, path = "/api/users", responses((status = 200, body = [UserInfo])), security(("bearer" = [])))]
 async fn list_users(State(state): S, caller: Caller) -> ApiResult<Json<Vec<UserInfo>>> {
     caller.require(&[Role::Admin])?;
-    let users = sqlx::query_as("SELECT id, username, role, courtroom_id, created_at FROM users ORDER BY username")
-        .fetch_all(&state.db)
-        .await?;
+    let users = sqlx::query_as(
+        "SELECT id, username, role, courtroom_id, created_at FROM users ORDER BY username",
+    )
+    .fetch_all(&state.db)
+    .await?;
     Ok(Json(users))
 }
 
@@ -315,7 +357,9 @@ async fn exists(state: &AppState, table: &str, id: i64, what: &str) -> ApiResult
         .bind(id)
         .fetch_optional(&state.db)
         .await?;
-    found.map(|_| ()).ok_or_else(|| ApiError::not_found(what, id))
+    found
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found(what, id))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +414,9 @@ fn nfc_nonempty(s: &str, field: &str, max: usize) -> ApiResult<String> {
     use unicode_normalization::UnicodeNormalization as _;
     let t: String = s.trim().nfc().collect();
     if t.is_empty() || t.chars().count() > max {
-        return Err(ApiError::bad_request(format!("{field} must be 1–{max} characters")));
+        return Err(ApiError::bad_request(format!(
+            "{field} must be 1–{max} characters"
+        )));
     }
     Ok(t)
 }
@@ -442,9 +488,10 @@ async fn create_case(
 #[utoipa::path(get, path = "/api/cases", responses((status = 200, body = [CaseInfo])), security(("bearer" = [])))]
 async fn list_cases(State(state): S, caller: Caller) -> ApiResult<Json<Vec<CaseInfo>>> {
     caller.require(READERS)?;
-    let cases = sqlx::query_as("SELECT id, number, title, kind, created_at FROM cases ORDER BY id DESC")
-        .fetch_all(&state.db)
-        .await?;
+    let cases =
+        sqlx::query_as("SELECT id, number, title, kind, created_at FROM cases ORDER BY id DESC")
+            .fetch_all(&state.db)
+            .await?;
     Ok(Json(cases))
 }
 
@@ -458,17 +505,24 @@ pub struct CaseDetail {
 /// A case and its hearings.
 #[utoipa::path(get, path = "/api/cases/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = CaseDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_case(State(state): S, caller: Caller, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<CaseDetail>> {
+async fn get_case(
+    State(state): S,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<CaseDetail>> {
     caller.require(READERS)?;
-    let case: CaseInfo = sqlx::query_as("SELECT id, number, title, kind, created_at FROM cases WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("case", id))?;
-    let rows: Vec<HearingRow> = sqlx::query_as(&format!("{HEARING_SELECT} WHERE h.case_id = ? ORDER BY h.id"))
-        .bind(id)
-        .fetch_all(&state.db)
-        .await?;
+    let case: CaseInfo =
+        sqlx::query_as("SELECT id, number, title, kind, created_at FROM cases WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("case", id))?;
+    let rows: Vec<HearingRow> = sqlx::query_as(&format!(
+        "{HEARING_SELECT} WHERE h.case_id = ? ORDER BY h.id"
+    ))
+    .bind(id)
+    .fetch_all(&state.db)
+    .await?;
     Ok(Json(CaseDetail {
         case,
         hearings: rows.into_iter().map(HearingInfo::from).collect(),
@@ -599,7 +653,11 @@ async fn hearing_row(state: &AppState, id: i64) -> ApiResult<HearingRow> {
 
 /// The hearing `id` when `caller` may send it audio: senders only, and a station only to hearings
 /// in its own courtroom.
-pub async fn hearing_for_sender(state: &AppState, caller: &Caller, id: i64) -> ApiResult<HearingRow> {
+pub async fn hearing_for_sender(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<HearingRow> {
     caller.require(SENDERS)?;
     let h = hearing_row(state, id).await?;
     if caller.role == Role::Station && caller.courtroom_id != Some(h.courtroom_id) {
@@ -613,7 +671,11 @@ pub async fn hearing_for_sender(state: &AppState, caller: &Caller, id: i64) -> A
 /// A hearing.
 #[utoipa::path(get, path = "/api/hearings/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = HearingInfo), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_hearing(State(state): S, caller: Caller, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<HearingInfo>> {
+async fn get_hearing(
+    State(state): S,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<HearingInfo>> {
     caller.require(READERS)?;
     Ok(Json(hearing_row(&state, id).await?.into()))
 }
@@ -692,7 +754,14 @@ pub async fn store_recording(
     .bind(crate::db::now())
     .fetch_one(&mut *tx)
     .await?;
-    chain::append(&mut tx, r.hearing, chain::Kind::Recording, id, &r.file_sha256).await?;
+    chain::append(
+        &mut tx,
+        r.hearing,
+        chain::Kind::Recording,
+        id,
+        &r.file_sha256,
+    )
+    .await?;
     let job: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (recording_id, hearing_id, priority, created_at) VALUES (?, ?, ?, ?) RETURNING id",
     )
@@ -734,7 +803,10 @@ async fn upload_recording(
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the upload is over the limit of {} MiB", state.config.max_upload_mb),
+            format!(
+                "the upload is over the limit of {} MiB",
+                state.config.max_upload_mb
+            ),
         )
     };
     let declared = headers
@@ -752,7 +824,8 @@ async fn upload_recording(
     let mut hasher = Sha256::new();
     let mut received: u64 = 0;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("the upload was interrupted: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("the upload was interrupted: {e}")))?;
         received += chunk.len() as u64;
         if received > max {
             return Err(too_large());
@@ -761,7 +834,9 @@ async fn upload_recording(
         file.write_all(&chunk).await?;
     }
     if received == 0 {
-        return Err(ApiError::bad_request("the body is empty: send the audio file's bytes"));
+        return Err(ApiError::bad_request(
+            "the body is empty: send the audio file's bytes",
+        ));
     }
     file.sync_all().await?;
     drop(file);
@@ -772,7 +847,10 @@ async fn upload_recording(
         .await
         .map_err(ApiError::internal)??;
     if audio.frames() == 0 {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "the recording holds no samples"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the recording holds no samples",
+        ));
     }
     let ext = extension_for(&audio.codec);
     let rel = format!("recordings/h{hearing}/{}.{ext}", random_name());
@@ -864,13 +942,18 @@ async fn list_recordings(
 /// The stored audio file of a recording, as uploaded (for the workbench's player).
 #[utoipa::path(get, path = "/api/recordings/{id}/audio", params(("id" = i64, Path)),
     responses((status = 200, content_type = "audio/*"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn recording_audio(State(state): S, caller: Caller, ApiPath(id): ApiPath<i64>) -> ApiResult<Response> {
+async fn recording_audio(
+    State(state): S,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
     caller.require(READERS)?;
-    let (rel, codec): (String, String) = sqlx::query_as("SELECT path, codec FROM recordings WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("recording", id))?;
+    let (rel, codec): (String, String) =
+        sqlx::query_as("SELECT path, codec FROM recordings WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("recording", id))?;
     let file = tokio::fs::File::open(state.data.join(&rel)).await?;
     let mime = match extension_for(&codec) {
         "wav" => "audio/wav",
@@ -918,7 +1001,11 @@ pub struct Pending {
     responses((status = 200, description = "transcript JSON", body = Object), (status = 202, body = Pending),
         (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn get_transcript(State(state): S, caller: Caller, ApiPath(id): ApiPath<i64>) -> ApiResult<Response> {
+async fn get_transcript(
+    State(state): S,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
     caller.require(READERS)?;
     hearing_row(&state, id).await?;
     let jobs: Vec<(i64, String, Option<String>)> =
@@ -927,26 +1014,45 @@ async fn get_transcript(State(state): S, caller: Caller, ApiPath(id): ApiPath<i6
             .fetch_all(&state.db)
             .await?;
     if jobs.is_empty() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("hearing {id} has no recording yet")));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("hearing {id} has no recording yet"),
+        ));
     }
-    let open: Vec<&(i64, String, Option<String>)> =
-        jobs.iter().filter(|(_, s, _)| s == "queued" || s == "running").collect();
+    let open: Vec<&(i64, String, Option<String>)> = jobs
+        .iter()
+        .filter(|(_, s, _)| s == "queued" || s == "running")
+        .collect();
     if !open.is_empty() {
-        let status = if open.iter().any(|(_, s, _)| s == "running") { "running" } else { "queued" };
+        let status = if open.iter().any(|(_, s, _)| s == "running") {
+            "running"
+        } else {
+            "queued"
+        };
         let progress = open
             .iter()
             .map(|(j, _, _)| state.jobs.progress(*j).unwrap_or(0.0))
             .sum::<f64>()
             / open.len() as f64;
-        return Ok((StatusCode::ACCEPTED, Json(Pending { status: status.into(), progress })).into_response());
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(Pending {
+                status: status.into(),
+                progress,
+            }),
+        )
+            .into_response());
     }
-    let latest: Option<String> =
-        sqlx::query_scalar("SELECT content FROM revisions WHERE hearing_id = ? ORDER BY number DESC LIMIT 1")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?;
+    let latest: Option<String> = sqlx::query_scalar(
+        "SELECT content FROM revisions WHERE hearing_id = ? ORDER BY number DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?;
     match latest {
-        Some(content) => Ok(([(header::CONTENT_TYPE, "application/json")], content).into_response()),
+        Some(content) => {
+            Ok(([(header::CONTENT_TYPE, "application/json")], content).into_response())
+        }
         None => {
             let why = jobs
                 .iter()
@@ -982,7 +1088,11 @@ async fn list_revisions(
 /// Recomputes the hearing's hash chain from the stored audio files and revisions.
 #[utoipa::path(get, path = "/api/hearings/{id}/verify", params(("id" = i64, Path)),
     responses((status = 200, body = Verification), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn verify(State(state): S, caller: Caller, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Verification>> {
+async fn verify(
+    State(state): S,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Verification>> {
     caller.require(READERS)?;
     hearing_row(&state, id).await?;
     Ok(Json(chain::verify(&state.db, &state.data, id).await?))
@@ -992,7 +1102,11 @@ async fn verify(State(state): S, caller: Caller, ApiPath(id): ApiPath<i64>) -> A
 /// ones first, then each new one as it is decoded.
 #[utoipa::path(get, path = "/api/hearings/{id}/captions", params(("id" = i64, Path)),
     responses((status = 200, content_type = "text/event-stream"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn captions(State(state): S, caller: Caller, ApiPath(id): ApiPath<i64>) -> ApiResult<Response> {
+async fn captions(
+    State(state): S,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
     caller.require(READERS)?;
     hearing_row(&state, id).await?;
     let (recent, rx) = state.live.subscribe(id);
@@ -1013,7 +1127,9 @@ async fn captions(State(state): S, caller: Caller, ApiPath(id): ApiPath<i64>) ->
         }
     });
     let stream = first.chain(live).map(Ok::<_, std::convert::Infallible>);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -1031,12 +1147,18 @@ fn default_limit() -> i64 {
 /// Finds where words were said, across all hearings.
 #[utoipa::path(get, path = "/api/search", params(SearchQuery),
     responses((status = 200, body = [Hit]), (status = 400, body = ErrorBody)), security(("bearer" = [])))]
-async fn search(State(state): S, caller: Caller, ApiQuery(q): ApiQuery<SearchQuery>) -> ApiResult<Json<Vec<Hit>>> {
+async fn search(
+    State(state): S,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<Vec<Hit>>> {
     caller.require(READERS)?;
     if q.q.trim().is_empty() || q.q.chars().count() > 500 {
         return Err(ApiError::bad_request("q must be 1–500 characters"));
     }
-    Ok(Json(crate::search::search(&state.db, &q.q, q.limit.clamp(1, 500)).await?))
+    Ok(Json(
+        crate::search::search(&state.db, &q.q, q.limit.clamp(1, 500)).await?,
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]

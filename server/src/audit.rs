@@ -43,7 +43,10 @@ fn object_of(path: &str) -> Option<String> {
 mod tests {
     #[test]
     fn objects_are_named_by_kind_and_id() {
-        assert_eq!(super::object_of("/api/hearings/12/transcript").as_deref(), Some("hearing:12"));
+        assert_eq!(
+            super::object_of("/api/hearings/12/transcript").as_deref(),
+            Some("hearing:12")
+        );
         assert_eq!(super::object_of("/api/cases/3").as_deref(), Some("case:3"));
         assert_eq!(super::object_of("/api/search"), None);
     }

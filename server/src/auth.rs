@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -170,12 +170,19 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 
 /// Checks a password against a stored PHC string.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Issues a token for `user_id`, valid for `ttl_secs`. Returns the token and its expiry (unix s).
-pub async fn issue_token(db: &SqlitePool, user_id: i64, ttl_secs: u64) -> sqlx::Result<(String, i64)> {
+pub async fn issue_token(
+    db: &SqlitePool,
+    user_id: i64,
+    ttl_secs: u64,
+) -> sqlx::Result<(String, i64)> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
@@ -219,7 +226,9 @@ impl LoginLimiter {
             .check_key(&(ip, username.to_string()))
             .map_err(|not_until| {
                 not_until
-                    .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()))
+                    .wait_time_from(governor::clock::Clock::now(
+                        &governor::clock::DefaultClock::default(),
+                    ))
                     .as_secs()
                     .max(1)
             })
@@ -282,8 +291,13 @@ mod tests {
         for _ in 0..3 {
             assert!(l.check(ip, "thuky").is_ok());
         }
-        let wait = l.check(ip, "thuky").expect_err("fourth attempt within a minute");
+        let wait = l
+            .check(ip, "thuky")
+            .expect_err("fourth attempt within a minute");
         assert!((1..=60).contains(&wait), "{wait}");
-        assert!(l.check(ip, "chutoa").is_ok(), "another user name is not throttled");
+        assert!(
+            l.check(ip, "chutoa").is_ok(),
+            "another user name is not throttled"
+        );
     }
 }

@@ -40,7 +40,9 @@ fn entry_hash(
     prev: &str,
     at: &str,
 ) -> String {
-    let text = format!("courtscribe-chain-v1\n{hearing}\n{seq}\n{kind}\n{ref_id}\n{content}\n{prev}\n{at}");
+    let text = format!(
+        "courtscribe-chain-v1\n{hearing}\n{seq}\n{kind}\n{ref_id}\n{content}\n{prev}\n{at}"
+    );
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
@@ -68,7 +70,15 @@ pub async fn append(
         None => (0, GENESIS.to_string()),
     };
     let at = crate::db::now();
-    let hash = entry_hash(hearing, seq, kind.as_str(), ref_id, content_sha256, &prev, &at);
+    let hash = entry_hash(
+        hearing,
+        seq,
+        kind.as_str(),
+        ref_id,
+        content_sha256,
+        &prev,
+        &at,
+    );
     sqlx::query(
         "INSERT INTO chain (hearing_id, seq, kind, ref_id, content_sha256, prev_hash, hash, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -130,7 +140,15 @@ pub async fn verify(db: &SqlitePool, data: &Path, hearing: i64) -> sqlx::Result<
         if e.prev_hash != prev {
             problems.push(format!("{at}: does not follow the previous entry"));
         }
-        let expect = entry_hash(hearing, e.seq, &e.kind, e.ref_id, &e.content_sha256, &e.prev_hash, &e.created_at);
+        let expect = entry_hash(
+            hearing,
+            e.seq,
+            &e.kind,
+            e.ref_id,
+            &e.content_sha256,
+            &e.prev_hash,
+            &e.created_at,
+        );
         if expect != e.hash {
             problems.push(format!("{at}: the entry itself was altered"));
         }
@@ -152,17 +170,22 @@ pub async fn verify(db: &SqlitePool, data: &Path, hearing: i64) -> sqlx::Result<
             Err(why) => problems.push(format!("{at}: {why}")),
         }
     }
-    let recordings: Vec<i64> = sqlx::query_scalar("SELECT id FROM recordings WHERE hearing_id = ? ORDER BY id")
-        .bind(hearing)
-        .fetch_all(db)
-        .await?;
-    for r in recordings.iter().filter(|r| !covered_recordings.contains(r)) {
+    let recordings: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM recordings WHERE hearing_id = ? ORDER BY id")
+            .bind(hearing)
+            .fetch_all(db)
+            .await?;
+    for r in recordings
+        .iter()
+        .filter(|r| !covered_recordings.contains(r))
+    {
         problems.push(format!("recording {r} is not in the chain"));
     }
-    let revisions: Vec<i64> = sqlx::query_scalar("SELECT id FROM revisions WHERE hearing_id = ? ORDER BY id")
-        .bind(hearing)
-        .fetch_all(db)
-        .await?;
+    let revisions: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM revisions WHERE hearing_id = ? ORDER BY id")
+            .bind(hearing)
+            .fetch_all(db)
+            .await?;
     for r in revisions.iter().filter(|r| !covered_revisions.contains(r)) {
         problems.push(format!("revision {r} is not in the chain"));
     }
@@ -198,7 +221,11 @@ async fn recording_sha256(
     })
 }
 
-async fn revision_sha256(db: &SqlitePool, hearing: i64, id: i64) -> sqlx::Result<Result<String, String>> {
+async fn revision_sha256(
+    db: &SqlitePool,
+    hearing: i64,
+    id: i64,
+) -> sqlx::Result<Result<String, String>> {
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT content, content_sha256 FROM revisions WHERE id = ? AND hearing_id = ?",
     )

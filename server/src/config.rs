@@ -126,7 +126,10 @@ impl Config {
             self.login_attempts_per_minute >= 1,
             "login_attempts_per_minute must be at least 1"
         );
-        anyhow::ensure!(self.token_ttl_secs >= 1, "token_ttl_secs must be at least 1");
+        anyhow::ensure!(
+            self.token_ttl_secs >= 1,
+            "token_ttl_secs must be at least 1"
+        );
         Ok(())
     }
 
@@ -150,6 +153,9 @@ mod tests {
             .apply_env(|k| (k == "COURTSCRIBE_THREADS").then(|| "many".to_string()))
             .expect_err("bad number");
         assert!(err.to_string().contains("COURTSCRIBE_THREADS"), "{err}");
-        assert!(toml::from_str::<Config>("wokers = 3").is_err(), "misspelt key accepted");
+        assert!(
+            toml::from_str::<Config>("wokers = 3").is_err(),
+            "misspelt key accepted"
+        );
     }
 }

@@ -36,7 +36,9 @@ pub async fn open(data: &Path) -> anyhow::Result<SqlitePool> {
 
 /// Now, RFC 3339 UTC with second precision.
 pub fn now() -> String {
-    let t = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let t = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

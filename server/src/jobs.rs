@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use courtscribe_models::InstalledModel;
-use courtscribe_transcriber::{Language, PipelineOptions, TranscribeOptions, Transcript, WhisperEngine};
+use courtscribe_transcriber::{
+    Language, PipelineOptions, TranscribeOptions, Transcript, WhisperEngine,
+};
 use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
@@ -62,10 +64,12 @@ impl Jobs {
 
 /// Jobs left `running` by a previous process that died go back to the queue.
 pub async fn requeue_interrupted(db: &SqlitePool) -> sqlx::Result<u64> {
-    Ok(sqlx::query("UPDATE jobs SET status = 'queued' WHERE status = 'running'")
-        .execute(db)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("UPDATE jobs SET status = 'queued' WHERE status = 'running'")
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Starts `workers` workers on `engine`.
@@ -89,7 +93,8 @@ async fn worker(state: Arc<AppState>, engine: Arc<Engine>) {
         match claim(&state.db).await {
             Ok(Some(job)) => run(&state, &engine, job).await,
             Ok(None) => {
-                let _ = tokio::time::timeout(Duration::from_secs(1), state.jobs.wake.notified()).await;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(1), state.jobs.wake.notified()).await;
             }
             Err(e) => {
                 tracing::error!("job queue: {e}");
@@ -133,7 +138,11 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
         Ok(r) => r,
         Err(e) => return finish_failed(&state.db, job.id, &format!("recording: {e}")).await,
     };
-    tracing::info!(job = job.id, recording = job.recording_id, "transcribing {rel}");
+    tracing::info!(
+        job = job.id,
+        recording = job.recording_id,
+        "transcribing {rel}"
+    );
     state.jobs.set_progress(job.id, Some(0.0));
     let path = state.data.join(&rel);
     let diarize = state.config.diarize;
@@ -166,12 +175,13 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
 
 async fn finish_failed(db: &SqlitePool, job: i64, why: &str) {
     tracing::error!(job, "transcription failed: {why}");
-    let r = sqlx::query("UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?")
-        .bind(why)
-        .bind(crate::db::now())
-        .bind(job)
-        .execute(db)
-        .await;
+    let r =
+        sqlx::query("UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?")
+            .bind(why)
+            .bind(crate::db::now())
+            .bind(job)
+            .execute(db)
+            .await;
     if let Err(e) = r {
         tracing::error!(job, "cannot mark the job failed: {e}");
     }
@@ -213,7 +223,9 @@ fn transcribe_file(
         match courtscribe_diarization::diarize(&audio, &opts) {
             Ok(d) => courtscribe_diarization::merge::apply(&mut transcript, &d),
             // Text without speakers is still the record of what was said.
-            Err(e) => tracing::warn!("diarization of {rel} failed, transcript kept without speakers: {e}"),
+            Err(e) => {
+                tracing::warn!("diarization of {rel} failed, transcript kept without speakers: {e}")
+            }
         }
     }
     progress(1.0);
@@ -243,7 +255,16 @@ async fn commit(state: &AppState, job: &Claimed, transcript: Transcript) -> anyh
             }
             None => transcript,
         };
-        crate::revisions::insert(&mut tx, job.hearing_id, "asr", Some(job.id), None, "ASR", &merged).await?;
+        crate::revisions::insert(
+            &mut tx,
+            job.hearing_id,
+            "asr",
+            Some(job.id),
+            None,
+            "ASR",
+            &merged,
+        )
+        .await?;
     }
     sqlx::query("UPDATE jobs SET status = 'done', error = NULL, finished_at = ? WHERE id = ?")
         .bind(crate::db::now())
@@ -275,7 +296,8 @@ pub fn append_recording(base: &mut Transcript, next: Transcript) {
             s.id.clone()
         };
         if !base.speakers.iter().any(|b| b.id == id) {
-            base.speakers.push(courtscribe_transcriber::transcript::SpeakerInfo { id, ..s });
+            base.speakers
+                .push(courtscribe_transcriber::transcript::SpeakerInfo { id, ..s });
         }
     }
     let rename = |s: &mut Option<String>| {

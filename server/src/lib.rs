@@ -84,7 +84,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::spawn(async move {
         let threads = loader.config.threads;
         let loaded = tokio::task::spawn_blocking(move || {
-            courtscribe_transcriber::WhisperEngine::load(&model, threads).map(|whisper| jobs::Engine { whisper, model })
+            courtscribe_transcriber::WhisperEngine::load(&model, threads)
+                .map(|whisper| jobs::Engine { whisper, model })
         })
         .await;
         match loaded {
@@ -98,9 +99,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     println!("listening on {addr}");
     let app = api::router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 
@@ -108,10 +112,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -135,7 +140,11 @@ pub async fn verify_offline(
     let db = db::open(data).await?;
     let hearings: Vec<i64> = match hearing {
         Some(h) => vec![h],
-        None => sqlx::query_scalar("SELECT id FROM hearings ORDER BY id").fetch_all(&db).await?,
+        None => {
+            sqlx::query_scalar("SELECT id FROM hearings ORDER BY id")
+                .fetch_all(&db)
+                .await?
+        }
     };
     let mut out = Vec::new();
     for h in hearings {

@@ -58,10 +58,22 @@ enum ClientMessage {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ServerMessage {
-    Ready { session: String, next_seq: u64 },
-    Ack { seq: u64 },
-    Done { recording: i64, pcm_sha256: String, frames: u64, duration: f64 },
-    Error { message: String },
+    Ready {
+        session: String,
+        next_seq: u64,
+    },
+    Ack {
+        seq: u64,
+    },
+    Done {
+        recording: i64,
+        pcm_sha256: String,
+        frames: u64,
+        duration: f64,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// One caption: a finished segment of live speech. Times are seconds from the start of the
@@ -138,10 +150,10 @@ impl Live {
                 q.pop_front();
             }
         }
-        if let Ok(hubs) = self.hubs.lock() {
-            if let Some(tx) = hubs.get(&hearing) {
-                let _ = tx.send(c);
-            }
+        if let Ok(hubs) = self.hubs.lock()
+            && let Some(tx) = hubs.get(&hearing)
+        {
+            let _ = tx.send(c);
         }
     }
 
@@ -157,9 +169,15 @@ impl Live {
 pub async fn ingest(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     caller.require(SENDERS)?;
+    let ws = ws.map_err(|r| {
+        ApiError::new(
+            axum::http::StatusCode::UPGRADE_REQUIRED,
+            format!("{r}: connect with a WebSocket client (docs/protocol.md)"),
+        )
+    })?;
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES + 1024)
         .on_upgrade(move |socket| connection(state, caller, socket)))
@@ -213,11 +231,21 @@ async fn connection(state: Arc<AppState>, caller: Caller, mut socket: WebSocket)
                 return refuse(&mut socket, format!("protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}")).await;
             }
             if format != "s16le" {
-                return refuse(&mut socket, format!("format `{format}` is not supported; send s16le")).await;
+                return refuse(
+                    &mut socket,
+                    format!("format `{format}` is not supported; send s16le"),
+                )
+                .await;
             }
-            let hello = Hello { station, hearing, session, channels, sample_rate };
+            let hello = Hello {
+                station,
+                hearing,
+                session,
+                channels,
+                sample_rate,
+            };
             match open(&state, &caller, hello).await {
-                Ok(Opened::Open(s)) => s,
+                Ok(Opened::Open(s)) => *s,
                 Ok(Opened::Closed(done)) => {
                     let _ = send(&mut socket, &done).await;
                     return;
@@ -270,6 +298,9 @@ async fn serve_frames(state: &Arc<AppState>, socket: &mut WebSocket, session: &m
     }
 }
 
+/// hearing, channels, sample rate, next seq, bytes, state, recording.
+type StoredSession = (i64, i64, i64, i64, i64, String, Option<i64>);
+
 struct Hello {
     station: String,
     hearing: i64,
@@ -279,7 +310,7 @@ struct Hello {
 }
 
 enum Opened {
-    Open(Session),
+    Open(Box<Session>),
     Closed(ServerMessage),
 }
 
@@ -290,18 +321,24 @@ fn live_dir(data: &Path) -> PathBuf {
 async fn open(state: &AppState, caller: &Caller, h: Hello) -> Result<Opened, ApiError> {
     let valid_id = !h.session.is_empty()
         && h.session.len() <= 64
-        && h.session.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && h.session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid_id {
-        return Err(ApiError::bad_request("session must be 1–64 characters of A–Z, a–z, 0–9, - or _"));
+        return Err(ApiError::bad_request(
+            "session must be 1–64 characters of A–Z, a–z, 0–9, - or _",
+        ));
     }
     if !(1..=32).contains(&h.channels) || !(8_000..=192_000).contains(&h.sample_rate) {
-        return Err(ApiError::bad_request("channels must be 1–32 and sample_rate 8000–192000 Hz"));
+        return Err(ApiError::bad_request(
+            "channels must be 1–32 and sample_rate 8000–192000 Hz",
+        ));
     }
     let hearing = crate::api::hearing_for_sender(state, caller, h.hearing).await?;
     let owner = state.live.owner(&h.session);
     let mut generation = owner.lock().await;
     *generation += 1;
-    let row: Option<(i64, i64, i64, i64, i64, String, Option<i64>)> = sqlx::query_as(
+    let row: Option<StoredSession> = sqlx::query_as(
         "SELECT hearing_id, channels, sample_rate, next_seq, bytes, state, recording_id FROM live_sessions WHERE id = ?",
     )
     .bind(&h.session)
@@ -325,7 +362,10 @@ async fn open(state: &AppState, caller: &Caller, h: Hello) -> Result<Opened, Api
             (0, 0)
         }
         Some((hearing_id, channels, rate, next_seq, bytes, st, recording)) => {
-            if hearing_id != h.hearing || channels != i64::from(h.channels) || rate != i64::from(h.sample_rate) {
+            if hearing_id != h.hearing
+                || channels != i64::from(h.channels)
+                || rate != i64::from(h.sample_rate)
+            {
                 return Err(ApiError::conflict(format!(
                     "session {} belongs to hearing {hearing_id} with {channels} channel(s) at {rate} Hz",
                     h.session
@@ -352,7 +392,7 @@ async fn open(state: &AppState, caller: &Caller, h: Hello) -> Result<Opened, Api
     let my_generation = *generation;
     drop(generation);
     let pause = state.config.caption_pause_secs;
-    Ok(Opened::Open(Session {
+    Ok(Opened::Open(Box::new(Session {
         id: h.session.clone(),
         hearing: h.hearing,
         channels: usize::from(h.channels),
@@ -365,7 +405,7 @@ async fn open(state: &AppState, caller: &Caller, h: Hello) -> Result<Opened, Api
         owner,
         captions: Captioner::new(h.sample_rate, bytes / (2 * u64::from(h.channels)), pause),
         user_id: caller.id,
-    }))
+    })))
 }
 
 async fn done_message(state: &AppState, recording: Option<i64>) -> Result<ServerMessage, ApiError> {
@@ -413,7 +453,9 @@ async fn append(state: &AppState, s: &mut Session, frame: &[u8]) -> Result<u64, 
     }
     let generation = s.owner.lock().await;
     if *generation != s.generation {
-        return Err(ApiError::conflict("another connection took over this session"));
+        return Err(ApiError::conflict(
+            "another connection took over this session",
+        ));
     }
     s.file.write_all(pcm).await?;
     s.file.sync_data().await?;
@@ -444,10 +486,14 @@ async fn append(state: &AppState, s: &mut Session, frame: &[u8]) -> Result<u64, 
 async fn finish(state: &AppState, s: &mut Session) -> Result<ServerMessage, ApiError> {
     let generation = s.owner.lock().await;
     if *generation != s.generation {
-        return Err(ApiError::conflict("another connection took over this session"));
+        return Err(ApiError::conflict(
+            "another connection took over this session",
+        ));
     }
     if s.bytes == 0 {
-        return Err(ApiError::bad_request("no audio was received in this session"));
+        return Err(ApiError::bad_request(
+            "no audio was received in this session",
+        ));
     }
     for task in s.captions.flush() {
         state.live.push_task(CaptionTask {
@@ -495,8 +541,16 @@ async fn finish(state: &AppState, s: &mut Session) -> Result<ServerMessage, ApiE
 
 /// Writes `raw` (interleaved s16le) as a WAV file at `dst`, durably; returns the sha256 of the
 /// file and of the PCM.
-fn write_wav(raw: &Path, dst: &Path, channels: u16, rate: u32, bytes: u64) -> Result<(String, String), ApiError> {
-    let dir = dst.parent().ok_or_else(|| ApiError::internal("recording path has no folder"))?;
+fn write_wav(
+    raw: &Path,
+    dst: &Path,
+    channels: u16,
+    rate: u32,
+    bytes: u64,
+) -> Result<(String, String), ApiError> {
+    let dir = dst
+        .parent()
+        .ok_or_else(|| ApiError::internal("recording path has no folder"))?;
     std::fs::create_dir_all(dir)?;
     let data_len = u32::try_from(bytes).map_err(ApiError::internal)?;
     let header = courtscribe_audio::wav_header_s16(channels, rate, data_len);
@@ -525,7 +579,10 @@ fn write_wav(raw: &Path, dst: &Path, channels: u16, rate: u32, bytes: u64) -> Re
         )));
     }
     courtscribe_models::persist_file(tmp, dst)?;
-    Ok((hex::encode(file_hash.finalize()), hex::encode(pcm_hash.finalize())))
+    Ok((
+        hex::encode(file_hash.finalize()),
+        hex::encode(pcm_hash.finalize()),
+    ))
 }
 
 /// Cuts live audio into stretches of speech for captioning: a stretch ends at a pause of
@@ -556,13 +613,14 @@ impl Captioner {
 
     fn push(&mut self, pcm: &[u8], channels: usize) -> Vec<CaptionTask> {
         let scale = 1.0 / (32768.0 * channels as f32);
-        self.pending.extend(pcm.chunks_exact(2 * channels).map(|frame| {
-            frame
-                .chunks_exact(2)
-                .map(|s| f32::from(i16::from_le_bytes([s[0], s[1]])))
-                .sum::<f32>()
-                * scale
-        }));
+        self.pending
+            .extend(pcm.chunks_exact(2 * channels).map(|frame| {
+                frame
+                    .chunks_exact(2)
+                    .map(|s| f32::from(i16::from_le_bytes([s[0], s[1]])))
+                    .sum::<f32>()
+                    * scale
+            }));
         // Look twice a second at most.
         if self.pending.len() < self.looked_at + self.rate as usize / 2 {
             return Vec::new();
@@ -630,19 +688,26 @@ pub async fn caption(state: &Arc<AppState>, engine: &Arc<Engine>, task: CaptionT
         offset,
         cut_at,
     } = task;
-    let result = tokio::task::spawn_blocking(move || -> Result<Vec<courtscribe_transcriber::Segment>, String> {
-        let mut recognizer = engine.whisper.recognizer().map_err(|e| e.to_string())?;
-        let opts = courtscribe_transcriber::PipelineOptions {
-            language: match language.as_str() {
-                "auto" => courtscribe_transcriber::Language::Auto,
-                code => courtscribe_transcriber::Language::Fixed(code.to_string()),
-            },
-            ..Default::default()
-        };
-        courtscribe_transcriber::pipeline::recognise(&mut recognizer, &samples, &opts, &mut |_| {})
+    let result = tokio::task::spawn_blocking(
+        move || -> Result<Vec<courtscribe_transcriber::Segment>, String> {
+            let mut recognizer = engine.whisper.recognizer().map_err(|e| e.to_string())?;
+            let opts = courtscribe_transcriber::PipelineOptions {
+                language: match language.as_str() {
+                    "auto" => courtscribe_transcriber::Language::Auto,
+                    code => courtscribe_transcriber::Language::Fixed(code.to_string()),
+                },
+                ..Default::default()
+            };
+            courtscribe_transcriber::pipeline::recognise(
+                &mut recognizer,
+                &samples,
+                &opts,
+                &mut |_| {},
+            )
             .map(|r| r.segments)
             .map_err(|e| e.to_string())
-    })
+        },
+    )
     .await;
     match result {
         Ok(Ok(segments)) => {

@@ -24,23 +24,47 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("courtscribe");
         let requests = Family::<Vec<(String, String)>, Counter>::default();
-        registry.register("http_requests", "HTTP requests by status class", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by status class",
+            requests.clone(),
+        );
         let jobs_done = Counter::default();
-        registry.register("jobs_done", "Transcription jobs completed", jobs_done.clone());
+        registry.register(
+            "jobs_done",
+            "Transcription jobs completed",
+            jobs_done.clone(),
+        );
         let live_sessions = Gauge::default();
-        registry.register("live_sessions", "Stations streaming now", live_sessions.clone());
+        registry.register(
+            "live_sessions",
+            "Stations streaming now",
+            live_sessions.clone(),
+        );
         let live_bytes = Counter::default();
-        registry.register("live_audio_bytes", "PCM bytes received from stations", live_bytes.clone());
-        let caption_latency = Histogram::new([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0, 30.0].into_iter());
+        registry.register(
+            "live_audio_bytes",
+            "PCM bytes received from stations",
+            live_bytes.clone(),
+        );
+        let caption_latency = Histogram::new([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0, 30.0]);
         registry.register(
             "caption_latency_seconds",
             "From the end of a stretch of live speech to its caption",
             caption_latency.clone(),
         );
         let queued_jobs = Gauge::default();
-        registry.register("jobs_queued", "Jobs waiting for a worker", queued_jobs.clone());
+        registry.register(
+            "jobs_queued",
+            "Jobs waiting for a worker",
+            queued_jobs.clone(),
+        );
         let running_jobs = Gauge::default();
-        registry.register("jobs_running", "Jobs being transcribed", running_jobs.clone());
+        registry.register(
+            "jobs_running",
+            "Jobs being transcribed",
+            running_jobs.clone(),
+        );
         Self {
             registry,
             requests,
@@ -65,6 +89,8 @@ impl Metrics {
 
     pub fn count_request(&self, status: u16) {
         let class = format!("{}xx", status / 100);
-        self.requests.get_or_create(&vec![("status".to_string(), class)]).inc();
+        self.requests
+            .get_or_create(&vec![("status".to_string(), class)])
+            .inc();
     }
 }

@@ -20,11 +20,12 @@ pub async fn insert(
 ) -> anyhow::Result<i64> {
     let content = serde_json::to_string(transcript)?;
     let sha = chain::sha256_hex(content.as_bytes());
-    let number: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE hearing_id = ?")
-            .bind(hearing)
-            .fetch_one(&mut **tx)
-            .await?;
+    let number: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE hearing_id = ?",
+    )
+    .bind(hearing)
+    .fetch_one(&mut **tx)
+    .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO revisions (hearing_id, number, kind, job_id, author_id, author, created_at, content, content_sha256)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",

@@ -80,14 +80,16 @@ pub async fn search(db: &SqlitePool, query: &str, limit: i64) -> sqlx::Result<Ve
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(hearing_id, case_id, case_number, case_title, start, text)| Hit {
-            hearing_id,
-            case_id,
-            case_number,
-            case_title,
-            start,
-            text,
-        })
+        .map(
+            |(hearing_id, case_id, case_number, case_title, start, text)| Hit {
+                hearing_id,
+                case_id,
+                case_number,
+                case_title,
+                start,
+                text,
+            },
+        )
         .collect())
 }
 

@@ -29,7 +29,9 @@ pub struct VerifyArgs {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -45,7 +47,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Prints one line per hearing; fails when any chain is broken.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
-    let results = runtime()?.block_on(courtscribe_server::verify_offline(&args.data, args.hearing))?;
+    let results =
+        runtime()?.block_on(courtscribe_server::verify_offline(&args.data, args.hearing))?;
     let mut broken = 0;
     for (hearing, v) in &results {
         if v.ok {

@@ -2,6 +2,7 @@
 //! and fixtures generated at test time with espeak-ng and sox.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod server;
 pub mod wer;
 
 use std::path::{Path, PathBuf};
