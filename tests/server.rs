@@ -281,6 +281,13 @@ async fn every_endpoint_answers_every_role_as_documented() {
         ),
         ("GET", "/api/search?q=bi%20cao".into(), None, readers),
         (
+            "POST",
+            format!("/api/hearings/{hearing}/markers"),
+            Some(json!({"offset": 1.5, "text": "Tạm nghỉ {n}"})),
+            [201, 201, 201, 201, 403, 401],
+        ),
+        ("GET", format!("/api/hearings/{hearing}/markers"), None, readers),
+        (
             "GET",
             "/api/audit".into(),
             None,
@@ -822,7 +829,7 @@ async fn live_ingest_resumes_after_a_dropped_connection_without_gap_or_duplicate
                 match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
                     Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
                     Ok(_) => break,
-                    Err(_) if text.contains("event: caption") => break,
+                    Err(_) if text.contains("\"kind\":\"final\"") => break,
                     Err(_) => {}
                 }
             }
@@ -898,6 +905,19 @@ async fn live_ingest_resumes_after_a_dropped_connection_without_gap_or_duplicate
         next > acked && next <= half,
         "resume at {next}, acked {acked}, sent {half}: {ready}"
     );
+    // A clerk's marker, sent twice (as after a lost acknowledgement), is stored once.
+    let marker = json!({"type": "marker", "id": "m1", "offset": 1.0, "text": "Bắt đầu xét hỏi"});
+    for _ in 0..2 {
+        ws.send(Message::Text(marker.to_string().into()))
+            .await
+            .unwrap();
+        let ack = next_json(&mut ws).await;
+        assert_eq!(
+            (ack["type"].as_str(), ack["id"].as_str()),
+            (Some("marker_ack"), Some("m1")),
+            "{ack}"
+        );
+    }
     for seq in next.saturating_sub(3)..frames.len() {
         ws.send(frame(seq)).await.unwrap();
     }
@@ -940,12 +960,28 @@ async fn live_ingest_resumes_after_a_dropped_connection_without_gap_or_duplicate
     assert_eq!(recs[0]["pcm_sha256"], expected.as_str());
     assert_eq!(recs[0]["source"], "live");
 
+    let (_, markers) = admin.get(&format!("/api/hearings/{hearing}/markers")).await;
+    assert_eq!(markers.as_array().unwrap().len(), 1, "{markers}");
+    assert_eq!(
+        (markers[0]["text"].as_str(), markers[0]["author"].as_str()),
+        (Some("Bắt đầu xét hỏi"), Some("phong1"))
+    );
+
     let stream = captions.await.unwrap();
-    let caption: Value = stream
+    let events: Vec<Value> = stream
         .lines()
         .filter_map(|l| l.strip_prefix("data:"))
         .map(|d| serde_json::from_str(d.trim()).unwrap())
-        .next()
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "marker" && e["text"] == "Bắt đầu xét hỏi"),
+        "{stream:?}"
+    );
+    let caption = events
+        .iter()
+        .find(|e| e["kind"] == "final")
         .unwrap_or_else(|| panic!("no caption arrived: {stream:?}"));
     assert!(!caption["text"].as_str().unwrap().is_empty(), "{caption}");
     assert!(caption["end"].as_f64() > caption["start"].as_f64());

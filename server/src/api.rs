@@ -22,6 +22,7 @@ use crate::AppState;
 use crate::auth::{self, CLERKS, Caller, READERS, Role, SENDERS};
 use crate::chain::{self, Verification};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::markers::{Marker, NewMarker};
 use crate::revisions::RevisionInfo;
 use crate::search::Hit;
 
@@ -57,6 +58,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/hearings/{id}/revisions", get(list_revisions))
         .route("/api/hearings/{id}/verify", get(verify))
         .route("/api/hearings/{id}/captions", get(captions))
+        .route(
+            "/api/hearings/{id}/markers",
+            post(add_marker).get(list_markers),
+        )
         .route("/api/search", get(search))
         .route("/api/audit", get(audit_log))
         .route("/api/ingest", get(crate::live::ingest))
@@ -96,7 +101,8 @@ async fn not_found() -> ApiError {
     paths(
         healthz, readyz, login, logout, me, create_user, list_users, create_courtroom, list_courtrooms,
         create_case, list_cases, get_case, create_hearing, get_hearing, upload_recording,
-        list_recordings, recording_audio, get_transcript, list_revisions, verify, captions, search,
+        list_recordings, recording_audio, get_transcript, list_revisions, verify, captions, add_marker,
+        list_markers, search,
         audit_log
     ),
     components(schemas(ErrorBody, Role)),
@@ -1195,4 +1201,35 @@ async fn audit_log(
     .fetch_all(&state.db)
     .await?;
     Ok(Json(rows))
+}
+
+/// Adds a clerk's marker to the hearing (stations of its courtroom, secretaries, judges, admins).
+#[utoipa::path(post, path = "/api/hearings/{id}/markers", params(("id" = i64, Path)), request_body = NewMarker,
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn add_marker(
+    State(state): S,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(m): ApiJson<NewMarker>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    if caller.role == Role::Judge {
+        hearing_row(&state, id).await?;
+    } else {
+        hearing_for_sender(&state, &caller, id).await?;
+    }
+    let marker = crate::markers::insert(&state.db, id, caller.id, &m).await?;
+    Ok((StatusCode::CREATED, Json(Created { id: marker })))
+}
+
+/// The hearing's markers, in time order per session.
+#[utoipa::path(get, path = "/api/hearings/{id}/markers", params(("id" = i64, Path)),
+    responses((status = 200, body = [Marker]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_markers(
+    State(state): S,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<Marker>>> {
+    caller.require(READERS)?;
+    hearing_row(&state, id).await?;
+    Ok(Json(crate::markers::list(&state.db, id).await?))
 }

@@ -52,6 +52,12 @@ enum ClientMessage {
         sample_rate: u32,
         format: String,
     },
+    /// A clerk's marker at `offset` seconds into the session.
+    Marker {
+        id: String,
+        offset: f64,
+        text: String,
+    },
     End,
 }
 
@@ -65,6 +71,9 @@ enum ServerMessage {
     Ack {
         seq: u64,
     },
+    MarkerAck {
+        id: String,
+    },
     Done {
         recording: i64,
         pcm_sha256: String,
@@ -76,12 +85,12 @@ enum ServerMessage {
     },
 }
 
-/// One caption: a finished segment of live speech. Times are seconds from the start of the
-/// session's recording.
+/// One caption: a segment of live speech, or a clerk's marker. Times are seconds from the start
+/// of the session's recording.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Caption {
     pub session: String,
-    /// `final` (partial captions are not produced yet).
+    /// `final` (decoded speech) or `marker` (a clerk's note; `start` = `end` = its time).
     pub kind: String,
     pub start: f64,
     pub end: f64,
@@ -155,6 +164,19 @@ impl Live {
         {
             let _ = tx.send(c);
         }
+    }
+
+    fn publish_marker(&self, hearing: i64, session: &str, offset: f64, text: &str) {
+        self.publish(
+            hearing,
+            Caption {
+                session: session.to_string(),
+                kind: "marker".into(),
+                start: offset,
+                end: offset,
+                text: text.trim().to_string(),
+            },
+        );
     }
 
     fn owner(&self, session: &str) -> Arc<tokio::sync::Mutex<u64>> {
@@ -253,7 +275,7 @@ async fn connection(state: Arc<AppState>, caller: Caller, mut socket: WebSocket)
                 Err(e) => return refuse(&mut socket, e.message).await,
             }
         }
-        Ok(ClientMessage::End) | Err(_) => {
+        Ok(ClientMessage::End | ClientMessage::Marker { .. }) | Err(_) => {
             return refuse(&mut socket, "the first message must be a `hello`").await;
         }
     };
@@ -290,7 +312,31 @@ async fn serve_frames(state: &Arc<AppState>, socket: &mut WebSocket, session: &m
                     }
                     return;
                 }
-                _ => return refuse(socket, "expected a binary frame or `end`").await,
+                Ok(ClientMessage::Marker { id, offset, text }) => {
+                    let m = crate::markers::NewMarker {
+                        offset,
+                        text,
+                        session: Some(session.id.clone()),
+                        client_id: Some(format!("{}:{id}", session.id)),
+                    };
+                    match crate::markers::insert(&state.db, session.hearing, session.user_id, &m)
+                        .await
+                    {
+                        Ok(_) => {
+                            state.live.publish_marker(
+                                session.hearing,
+                                &session.id,
+                                offset,
+                                &m.text,
+                            );
+                            if !send(socket, &ServerMessage::MarkerAck { id }).await {
+                                return;
+                            }
+                        }
+                        Err(e) => return refuse(socket, e.message).await,
+                    }
+                }
+                _ => return refuse(socket, "expected a binary frame, `marker` or `end`").await,
             },
             Ok(Message::Close(_)) | Err(_) => return,
             Ok(Message::Ping(_) | Message::Pong(_)) => {}
