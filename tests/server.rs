@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::server::{Client, Server, strip_diacritics, wav_pcm, wav_pcm_sha256};
+use common::server::{
+    Client, Server, collect_captions, next_json, send_json, strip_diacritics, wav_pcm,
+    wav_pcm_sha256, ws_connect,
+};
 use common::{concat, run, silence, speak};
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::SinkExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 /// A stereo hearing: the judge on channel 0, the clerk on channel 1, one after the other.
 fn two_seat_hearing(d: &Path) -> PathBuf {
@@ -286,7 +288,12 @@ async fn every_endpoint_answers_every_role_as_documented() {
             Some(json!({"offset": 1.5, "text": "Tạm nghỉ {n}"})),
             [201, 201, 201, 201, 403, 401],
         ),
-        ("GET", format!("/api/hearings/{hearing}/markers"), None, readers),
+        (
+            "GET",
+            format!("/api/hearings/{hearing}/markers"),
+            None,
+            readers,
+        ),
         (
             "GET",
             "/api/audit".into(),
@@ -812,43 +819,7 @@ async fn live_ingest_resumes_after_a_dropped_connection_without_gap_or_duplicate
     let (_, hearing) = admin.case_and_hearing("88/2026/HS-ST", "vi").await;
 
     // A clerk's screen subscribes to the captions first.
-    let captions = {
-        let resp = admin
-            .http
-            .get(server.url(&format!("/api/hearings/{hearing}/captions")))
-            .bearer_auth(admin.token.as_ref().unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        tokio::spawn(async move {
-            let mut stream = resp.bytes_stream();
-            let mut text = String::new();
-            let deadline = Instant::now() + Duration::from_secs(240);
-            while Instant::now() < deadline {
-                match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
-                    Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
-                    Ok(_) => break,
-                    Err(_) if text.contains("\"kind\":\"final\"") => break,
-                    Err(_) => {}
-                }
-            }
-            text
-        })
-    };
-
-    let ws_url = server.url("/api/ingest").replacen("http", "ws", 1);
-    let connect = || async {
-        let mut req = ws_url.as_str().into_client_request().unwrap();
-        req.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", station.token.as_ref().unwrap())
-                .parse()
-                .unwrap(),
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-        ws
-    };
+    let captions = collect_captions(&server, &admin, hearing).await;
     let hello = json!({"type": "hello", "version": 1, "station": "phong1", "hearing": hearing,
         "session": "phong1-test", "channels": 1, "sample_rate": 16000, "format": "s16le"});
     let frame_bytes = 2 * 1600; // 100 ms
@@ -858,23 +829,8 @@ async fn live_ingest_resumes_after_a_dropped_connection_without_gap_or_duplicate
         f.extend_from_slice(frames[seq]);
         Message::Binary(f.into())
     };
-    async fn next_json(
-        ws: &mut (
-                 impl futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
-                 + Unpin
-             ),
-    ) -> Value {
-        loop {
-            match ws.next().await.expect("connection open").expect("message") {
-                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-                Message::Close(_) => panic!("closed"),
-                _ => {}
-            }
-        }
-    }
-
     // First connection: half the frames, then the network drops (no close handshake).
-    let mut ws = connect().await;
+    let mut ws = ws_connect(&server, &station).await;
     ws.send(Message::Text(hello.to_string().into()))
         .await
         .unwrap();
@@ -895,7 +851,7 @@ async fn live_ingest_resumes_after_a_dropped_connection_without_gap_or_duplicate
     drop(ws);
 
     // Reconnect: the server says where to resume; retransmitted frames are harmless.
-    let mut ws = connect().await;
+    let mut ws = ws_connect(&server, &station).await;
     ws.send(Message::Text(hello.to_string().into()))
         .await
         .unwrap();
@@ -947,7 +903,7 @@ async fn live_ingest_resumes_after_a_dropped_connection_without_gap_or_duplicate
     assert_eq!(done["frames"].as_u64(), Some(pcm.len() as u64 / 2));
 
     // Saying hello again for the finished session gets the same answer (a lost `done` is safe).
-    let mut ws = connect().await;
+    let mut ws = ws_connect(&server, &station).await;
     ws.send(Message::Text(hello.to_string().into()))
         .await
         .unwrap();
@@ -967,22 +923,17 @@ async fn live_ingest_resumes_after_a_dropped_connection_without_gap_or_duplicate
         (Some("Bắt đầu xét hỏi"), Some("phong1"))
     );
 
-    let stream = captions.await.unwrap();
-    let events: Vec<Value> = stream
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(|d| serde_json::from_str(d.trim()).unwrap())
-        .collect();
+    let events = captions.await.unwrap();
     assert!(
         events
             .iter()
             .any(|e| e["kind"] == "marker" && e["text"] == "Bắt đầu xét hỏi"),
-        "{stream:?}"
+        "{events:?}"
     );
     let caption = events
         .iter()
         .find(|e| e["kind"] == "final")
-        .unwrap_or_else(|| panic!("no caption arrived: {stream:?}"));
+        .unwrap_or_else(|| panic!("no caption arrived: {events:?}"));
     assert!(!caption["text"].as_str().unwrap().is_empty(), "{caption}");
     assert!(caption["end"].as_f64() > caption["start"].as_f64());
     assert!(
@@ -1013,31 +964,103 @@ async fn a_station_streams_only_to_hearings_of_its_courtroom() {
         )
         .await;
     let (_, hearing) = admin.case_and_hearing("3/2026/KDTM-ST", "vi").await;
-    let mut req = server
-        .url("/api/ingest")
-        .replacen("http", "ws", 1)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", station.token.as_ref().unwrap())
-            .parse()
-            .unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let hello = json!({"type": "hello", "version": 1, "station": "phong2", "hearing": hearing,
-        "session": "s2", "channels": 2, "sample_rate": 48000, "format": "s16le"});
-    ws.send(Message::Text(hello.to_string().into()))
-        .await
-        .unwrap();
-    let reply = loop {
-        if let Message::Text(t) = ws.next().await.unwrap().unwrap() {
-            break serde_json::from_str::<Value>(&t).unwrap();
-        }
+    let hello = |hearing: i64, session: &str| {
+        json!({"type": "hello", "version": 1, "station": "phong2", "hearing": hearing,
+            "session": session, "channels": 2, "sample_rate": 48000, "format": "s16le"})
     };
+    let mut ws = ws_connect(&server, &station).await;
+    send_json(&mut ws, &hello(hearing, "s1")).await;
+    let reply = next_json(&mut ws).await;
     assert_eq!(reply["type"], "error", "{reply}");
     assert!(
         reply["message"].as_str().unwrap().contains("courtroom"),
         "{reply}"
     );
+
+    // In its own courtroom it may stream, but a frame out of sequence is refused.
+    let (_, case) = admin.get("/api/cases").await;
+    let (_, own) = admin
+        .post_json(
+            &format!("/api/cases/{}/hearings", case[0]["id"]),
+            &json!({"language": "vi", "courtroom_id": room2["id"]}),
+        )
+        .await;
+    let mut ws = ws_connect(&server, &station).await;
+    send_json(&mut ws, &hello(own["id"].as_i64().unwrap(), "s2")).await;
+    assert_eq!(next_json(&mut ws).await["type"], "ready");
+    let mut frame = 5u64.to_le_bytes().to_vec();
+    frame.extend_from_slice(&[0u8; 4 * 480]);
+    ws.send(Message::Binary(frame.into())).await.unwrap();
+    let reply = next_json(&mut ws).await;
+    assert_eq!(reply["type"], "error", "{reply}");
+    assert!(
+        reply["message"].as_str().unwrap().contains("0 is next"),
+        "{reply}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_captions_follow_a_long_utterance_streamed_in_real_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let long = speak(
+        d,
+        "long",
+        "vi",
+        "Căn cứ vào kết quả tranh tụng tại phiên tòa, Hội đồng xét xử nhận định rằng bị cáo đã thực hiện hành vi trộm cắp tài sản của người khác.",
+    );
+    let wav = concat(d, "rt", &[long, silence(d, "tail", 1.5)]);
+    let pcm = wav_pcm(&wav);
+    let server = Server::start(&d.join("data"), &[]);
+    let admin = server.admin().await;
+    let (_, hearing) = admin.case_and_hearing("9/2026/HS-PT", "vi").await;
+    let captions = collect_captions(&server, &admin, hearing).await;
+    let mut ws = ws_connect(&server, &admin).await;
+    send_json(
+        &mut ws,
+        &json!({"type": "hello", "version": 1, "station": "bench", "hearing": hearing,
+        "session": "rt", "channels": 1, "sample_rate": 16000, "format": "s16le"}),
+    )
+    .await;
+    assert_eq!(next_json(&mut ws).await["next_seq"], 0);
+    // 200 ms frames at the pace of speech.
+    let start = Instant::now();
+    for (seq, chunk) in pcm.chunks(6400).enumerate() {
+        let due = start + Duration::from_millis(200 * seq as u64);
+        tokio::time::sleep_until(due.into()).await;
+        let mut f = (seq as u64).to_le_bytes().to_vec();
+        f.extend_from_slice(chunk);
+        ws.send(Message::Binary(f.into())).await.unwrap();
+    }
+    send_json(&mut ws, &json!({"type": "end"})).await;
+    loop {
+        let m = next_json(&mut ws).await;
+        if m["type"] == "done" {
+            break;
+        }
+    }
+    let events = captions.await.unwrap();
+    let first_final = events
+        .iter()
+        .position(|e| e["kind"] == "final")
+        .expect("a final caption");
+    let partials: Vec<&Value> = events[..first_final]
+        .iter()
+        .filter(|e| e["kind"] == "partial")
+        .collect();
+    assert!(
+        !partials.is_empty(),
+        "no partial caption while the judge was speaking: {events:?}"
+    );
+    for p in &partials {
+        assert!(!p["text"].as_str().unwrap().is_empty(), "{p}");
+    }
+    // A partial caption shows the speech so far: fewer words than the final caption.
+    let words = |e: &Value| e["text"].as_str().unwrap().split_whitespace().count();
+    let final_words: usize = events
+        .iter()
+        .filter(|e| e["kind"] == "final")
+        .map(words)
+        .sum();
+    assert!(words(partials[0]) < final_words, "{events:?}");
 }

@@ -39,6 +39,10 @@ pub const MAX_FRAME_BYTES: usize = 1 << 20;
 const RECENT_CAPTIONS: usize = 200;
 /// A stretch of speech is captioned at the latest when it is this long, pause or not.
 const MAX_CAPTION_WINDOW_SECS: f64 = 20.0;
+/// While someone is still speaking, a partial caption at most this often (seconds of audio).
+const PARTIAL_EVERY_SECS: f64 = 1.5;
+/// A partial caption not started within this time is not worth decoding any more.
+const MAX_PARTIAL_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -90,7 +94,8 @@ enum ServerMessage {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Caption {
     pub session: String,
-    /// `final` (decoded speech) or `marker` (a clerk's note; `start` = `end` = its time).
+    /// `final` (decoded speech), `partial` (speech still going on: replaced by the next partial or
+    /// final caption of the session) or `marker` (a clerk's note; `start` = `end` = its time).
     pub kind: String,
     pub start: f64,
     pub end: f64,
@@ -108,8 +113,10 @@ pub struct CaptionTask {
     /// Where `samples` start in the session's recording, seconds.
     offset: f64,
     /// When the end of the speech arrived (for the caption latency metric, assuming audio
-    /// arrives in real time).
+    /// arrives in real time); for a partial caption, when it was queued.
     cut_at: Instant,
+    /// Speech still going on: decoded for a provisional caption only when a worker is free.
+    partial: bool,
 }
 
 /// Live state shared by connections, workers and subscribers.
@@ -118,17 +125,33 @@ pub struct Live {
     tasks: Mutex<VecDeque<CaptionTask>>,
     hubs: Mutex<HashMap<i64, broadcast::Sender<Caption>>>,
     recent: Mutex<HashMap<i64, VecDeque<Caption>>>,
+    /// Per session: where its last final caption ended (seconds); a partial caption decoded from
+    /// audio before that is stale.
+    final_until: Mutex<HashMap<String, f64>>,
     /// Per session: the generation of the connection that owns it (a reconnect takes over).
     owners: Mutex<HashMap<String, Arc<tokio::sync::Mutex<u64>>>>,
 }
 
 impl Live {
+    /// The next caption to decode: final captions first, then the freshest partial ones (a
+    /// partial caption that waited too long is stale and dropped).
     pub fn next_caption_task(&self) -> Option<CaptionTask> {
-        self.tasks.lock().ok()?.pop_front()
+        let mut q = self.tasks.lock().ok()?;
+        if let Some(i) = q.iter().position(|t| !t.partial) {
+            return q.remove(i);
+        }
+        while let Some(t) = q.pop_front() {
+            if t.cut_at.elapsed() < MAX_PARTIAL_WAIT {
+                return Some(t);
+            }
+        }
+        None
     }
 
     fn push_task(&self, t: CaptionTask) {
         if let Ok(mut q) = self.tasks.lock() {
+            // Whatever comes next for a session supersedes its queued partial caption.
+            q.retain(|old| !(old.partial && old.session == t.session));
             q.push_back(t);
         }
     }
@@ -152,7 +175,9 @@ impl Live {
     }
 
     fn publish(&self, hearing: i64, c: Caption) {
-        if let Ok(mut r) = self.recent.lock() {
+        if c.kind != "partial"
+            && let Ok(mut r) = self.recent.lock()
+        {
             let q = r.entry(hearing).or_default();
             q.push_back(c.clone());
             while q.len() > RECENT_CAPTIONS {
@@ -177,6 +202,21 @@ impl Live {
                 text: text.trim().to_string(),
             },
         );
+    }
+
+    fn final_until(&self, session: &str) -> f64 {
+        self.final_until
+            .lock()
+            .ok()
+            .and_then(|m| m.get(session).copied())
+            .unwrap_or(0.0)
+    }
+
+    fn set_final_until(&self, session: &str, until: f64) {
+        if let Ok(mut m) = self.final_until.lock() {
+            let e = m.entry(session.to_string()).or_insert(0.0);
+            *e = e.max(until);
+        }
     }
 
     fn owner(&self, session: &str) -> Arc<tokio::sync::Mutex<u64>> {
@@ -644,6 +684,8 @@ struct Captioner {
     pending_start: u64,
     /// Pending length at the last look.
     looked_at: usize,
+    /// Pending length when the last partial caption was queued.
+    partial_at: usize,
 }
 
 impl Captioner {
@@ -654,6 +696,7 @@ impl Captioner {
             pending: Vec::new(),
             pending_start: start_frame,
             looked_at: 0,
+            partial_at: 0,
         }
     }
 
@@ -696,7 +739,7 @@ impl Captioner {
             match regions.iter().rev().find(|r| r.end + pause <= len) {
                 Some(r) => r.end,
                 None if regions.is_empty() && len > pause => len - pause,
-                None => return Vec::new(),
+                None => return self.partial(samples, &regions),
             }
         };
         let mut tasks = Vec::new();
@@ -712,6 +755,7 @@ impl Captioner {
                 cut_at: Instant::now()
                     .checked_sub(Duration::from_secs_f64(secs(len - cut)))
                     .unwrap_or_else(Instant::now),
+                partial: false,
             });
         }
         let native_cut = ((cut as f64 / 16_000.0) * f64::from(self.rate)).round() as usize;
@@ -719,7 +763,31 @@ impl Captioner {
         self.pending.drain(..native_cut);
         self.pending_start += native_cut as u64;
         self.looked_at = self.pending.len();
+        self.partial_at = 0;
         tasks
+    }
+
+    /// A provisional caption of the speech so far, when someone has been speaking for a while
+    /// since the last one.
+    fn partial(
+        &mut self,
+        samples: Vec<f32>,
+        regions: &[courtscribe_transcriber::vad::Region],
+    ) -> Vec<CaptionTask> {
+        let every = (PARTIAL_EVERY_SECS * f64::from(self.rate)) as usize;
+        if regions.is_empty() || self.pending.len() < self.partial_at + every {
+            return Vec::new();
+        }
+        self.partial_at = self.pending.len();
+        vec![CaptionTask {
+            hearing: 0,
+            session: String::new(),
+            language: String::new(),
+            samples,
+            offset: self.pending_start as f64 / f64::from(self.rate),
+            cut_at: Instant::now(),
+            partial: true,
+        }]
     }
 }
 
@@ -733,7 +801,9 @@ pub async fn caption(state: &Arc<AppState>, engine: &Arc<Engine>, task: CaptionT
         samples,
         offset,
         cut_at,
+        partial,
     } = task;
+    let until = offset + samples.len() as f64 / 16_000.0;
     let result = tokio::task::spawn_blocking(
         move || -> Result<Vec<courtscribe_transcriber::Segment>, String> {
             let mut recognizer = engine.whisper.recognizer().map_err(|e| e.to_string())?;
@@ -756,7 +826,27 @@ pub async fn caption(state: &Arc<AppState>, engine: &Arc<Engine>, task: CaptionT
     )
     .await;
     match result {
+        Ok(Ok(segments)) if partial => {
+            let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
+                return;
+            };
+            if state.live.final_until(&session) > offset {
+                return;
+            }
+            let text: Vec<&str> = segments.iter().map(|s| s.text.trim()).collect();
+            state.live.publish(
+                hearing,
+                Caption {
+                    session,
+                    kind: "partial".into(),
+                    start: offset + first.start,
+                    end: offset + last.end,
+                    text: text.join(" "),
+                },
+            );
+        }
         Ok(Ok(segments)) => {
+            state.live.set_final_until(&session, until);
             for seg in segments {
                 state.live.publish(
                     hearing,

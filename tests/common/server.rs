@@ -282,3 +282,75 @@ pub fn strip_diacritics(s: &str) -> String {
         .collect::<String>()
         .to_lowercase()
 }
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the live ingest WebSocket as `client`.
+pub async fn ws_connect(server: &Server, client: &Client) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = server.url("/api/ingest").replacen("http", "ws", 1);
+    let mut req = url.into_client_request().unwrap();
+    let bearer = format!("Bearer {}", client.token.as_ref().unwrap());
+    req.headers_mut()
+        .insert("authorization", bearer.parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+/// The next JSON text message from the server.
+pub async fn next_json(ws: &mut Ws) -> Value {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match ws.next().await.expect("connection open").expect("message") {
+            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+            Message::Close(_) => panic!("closed"),
+            _ => {}
+        }
+    }
+}
+
+/// Sends a JSON text message.
+pub async fn send_json(ws: &mut Ws, v: &Value) {
+    use futures_util::SinkExt as _;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        v.to_string().into(),
+    ))
+    .await
+    .unwrap();
+}
+
+/// Subscribes to a hearing's captions and collects the events until a final caption has arrived
+/// and nothing more came for 5 s (or 240 s pass).
+pub async fn collect_captions(
+    server: &Server,
+    client: &Client,
+    hearing: i64,
+) -> tokio::task::JoinHandle<Vec<Value>> {
+    use futures_util::StreamExt as _;
+    let resp = client
+        .http
+        .get(server.url(&format!("/api/hearings/{hearing}/captions")))
+        .bearer_auth(client.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    tokio::spawn(async move {
+        let mut stream = resp.bytes_stream();
+        let mut text = String::new();
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
+                Ok(Some(Ok(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(_) => break,
+                Err(_) if text.contains("\"kind\":\"final\"") => break,
+                Err(_) => {}
+            }
+        }
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|d| serde_json::from_str(d.trim()).unwrap())
+            .collect()
+    })
+}
