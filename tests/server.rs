@@ -1064,3 +1064,154 @@ async fn partial_captions_follow_a_long_utterance_streamed_in_real_time() {
         .sum();
     assert!(words(partials[0]) < final_words, "{events:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minutes_are_corrected_approved_frozen_and_amended() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wav = speak(d, "m", "vi", "Bị cáo Nguyễn Văn An có mặt tại phiên tòa.");
+    let server = Server::start(&d.join("data"), &[]);
+    let admin = server.admin().await;
+    let clerk = server.user(&admin, "thuky", "secretary", json!({})).await;
+    let judge = server.user(&admin, "chutoa", "judge", json!({})).await;
+    let reviewer = server.user(&admin, "phuctham", "reviewer", json!({})).await;
+    let (_, hearing) = clerk.case_and_hearing("12/2026/HS-ST", "vi").await;
+    let h = format!("/api/hearings/{hearing}");
+    let (s, _) = clerk
+        .post_bytes(&format!("{h}/recordings"), std::fs::read(&wav).unwrap())
+        .await;
+    assert_eq!(s, 202);
+    let mut t = clerk.wait_transcript(hearing, 300).await;
+
+    // The clerk corrects the first segment and names its speaker.
+    t["segments"][0]["text"] = json!("Bị cáo Nguyễn Văn Ân có mặt tại phiên tòa.");
+    t["segments"][0]["speaker"] = json!("CHU_TOA");
+    t["speakers"] = json!([{"id": "CHU_TOA", "label": "Chủ tọa phiên tòa", "role": "CHU_TOA"}]);
+    let transcript = format!("{h}/transcript");
+    let on_base_1 = format!("{h}/transcript?base_revision=1");
+    let (s, saved) = clerk.put_json(&on_base_1, &t).await;
+    assert_eq!((s, saved["number"].as_i64()), (201, Some(2)), "{saved}");
+    let (s, _) = reviewer.put_json(&transcript, &t).await;
+    assert_eq!(s, 403, "reviewers never write minutes");
+    let (s, body) = judge.put_json(&on_base_1, &t).await;
+    assert_eq!(
+        s, 409,
+        "a save on a stale revision must not overwrite: {body}"
+    );
+    let mut bad = t.clone();
+    bad["segments"][0]["end"] = json!(-1.0);
+    assert_eq!(clerk.put_json(&transcript, &bad).await.0, 422);
+    let (_, now) = reviewer.get(&format!("{h}/transcript")).await;
+    assert_eq!(
+        now["segments"][0]["text"],
+        "Bị cáo Nguyễn Văn Ân có mặt tại phiên tòa."
+    );
+
+    let (_, revs) = reviewer.get(&format!("{h}/revisions")).await;
+    let kinds: Vec<&str> = revs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["asr", "edit"]);
+    assert_eq!(revs[1]["author"], "thuky");
+    let (_, draft) = reviewer.get(&format!("{h}/revisions/1")).await;
+    assert_ne!(
+        draft["segments"][0]["text"], now["segments"][0]["text"],
+        "the ASR draft is kept"
+    );
+    let (_, diff) = reviewer.get(&format!("{h}/diff?from=1&to=2")).await;
+    assert!(
+        diff.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["op"] == "insert" && p["text"].as_str().unwrap().contains("Ân")),
+        "{diff}"
+    );
+
+    // Approval: the clerk co-signs only after the presiding judge; then the minutes are frozen.
+    assert_eq!(
+        clerk.post_json(&format!("{h}/approve"), &json!({})).await.0,
+        409
+    );
+    assert_eq!(
+        reviewer
+            .post_json(&format!("{h}/approve"), &json!({}))
+            .await
+            .0,
+        403
+    );
+    let (s, a) = judge.post_json(&format!("{h}/approve"), &json!({})).await;
+    assert_eq!((s, a["revision"].as_i64()), (201, Some(2)), "{a}");
+    assert_eq!(
+        clerk.post_json(&format!("{h}/approve"), &json!({})).await.0,
+        201
+    );
+    assert_eq!(
+        judge.post_json(&format!("{h}/approve"), &json!({})).await.0,
+        409
+    );
+    let (s, body) = clerk.put_json(&transcript, &t).await;
+    assert_eq!(s, 409, "approved minutes are frozen: {body}");
+
+    // Corrections afterwards are amendments, appended with author and time.
+    let amend = json!({"text": "Bổ sung: bị cáo xin vắng mặt buổi chiều"});
+    assert_eq!(
+        reviewer
+            .post_json(&format!("{h}/amendments"), &amend)
+            .await
+            .0,
+        403
+    );
+    let (s, _) = clerk.post_json(&format!("{h}/amendments"), &amend).await;
+    assert_eq!(s, 201);
+    let (_, list) = reviewer.get(&format!("{h}/amendments")).await;
+    assert_eq!(
+        (list[0]["author"].as_str(), list[0]["text"].as_str()),
+        (Some("thuky"), amend["text"].as_str())
+    );
+
+    // Exports.
+    let resp = reviewer
+        .http
+        .get(server.url(&format!("{h}/export?format=docx")))
+        .bearer_auth(reviewer.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+        .unwrap();
+    for needle in [
+        "BIÊN BẢN PHIÊN TÒA",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "12/2026/HS-ST",
+        "Nguyễn Văn Ân",
+        "Chủ tọa phiên tòa",
+        "Bổ sung: bị cáo xin vắng mặt buổi chiều",
+        "THƯ KÝ PHIÊN TÒA",
+        "đã phê duyệt: chutoa",
+    ] {
+        assert!(xml.contains(needle), "DOCX lacks {needle:?}");
+    }
+    let (s, vtt) = reviewer.get(&format!("{h}/export?format=vtt")).await;
+    assert_eq!(s, 200);
+    assert!(
+        vtt.as_str()
+            .unwrap()
+            .contains("<v CHU_TOA>Bị cáo Nguyễn Văn Ân"),
+        "{vtt}"
+    );
+    assert_eq!(reviewer.get(&format!("{h}/export?format=pdf")).await.0, 400);
+
+    let (_, v) = reviewer.get(&format!("{h}/verify")).await;
+    assert_eq!(
+        (v["ok"].as_bool(), v["entries"].as_i64()),
+        (Some(true), Some(6)),
+        "{v}"
+    );
+}

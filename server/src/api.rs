@@ -65,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/search", get(search))
         .route("/api/audit", get(audit_log))
         .route("/api/ingest", get(crate::live::ingest))
+        .merge(crate::minutes::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_json))
         .layer(axum::middleware::from_fn_with_state(
@@ -102,8 +103,10 @@ async fn not_found() -> ApiError {
         healthz, readyz, login, logout, me, create_user, list_users, create_courtroom, list_courtrooms,
         create_case, list_cases, get_case, create_hearing, get_hearing, upload_recording,
         list_recordings, recording_audio, get_transcript, list_revisions, verify, captions, add_marker,
-        list_markers, search,
-        audit_log
+        list_markers, search, audit_log,
+        crate::minutes::put_transcript, crate::minutes::get_revision, crate::minutes::diff,
+        crate::minutes::approve, crate::minutes::list_approvals, crate::minutes::add_amendment,
+        crate::minutes::list_amendments, crate::minutes::export
     ),
     components(schemas(ErrorBody, Role)),
     modifiers(&BearerAuth)
@@ -285,7 +288,7 @@ pub struct NewUser {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Created {
-    id: i64,
+    pub id: i64,
 }
 
 /// Creates a user (admin).

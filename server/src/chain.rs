@@ -20,6 +20,8 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 pub enum Kind {
     Recording,
     Revision,
+    Approval,
+    Amendment,
 }
 
 impl Kind {
@@ -27,6 +29,8 @@ impl Kind {
         match self {
             Kind::Recording => "recording",
             Kind::Revision => "revision",
+            Kind::Approval => "approval",
+            Kind::Amendment => "amendment",
         }
     }
 }
@@ -162,6 +166,18 @@ pub async fn verify(db: &SqlitePool, data: &Path, hearing: i64) -> sqlx::Result<
                 covered_revisions.push(e.ref_id);
                 revision_sha256(db, hearing, e.ref_id).await?
             }
+            "approval" => approval_sha256(db, hearing, e.ref_id).await?,
+            "amendment" => {
+                let text: Option<String> = sqlx::query_scalar(
+                    "SELECT text FROM amendments WHERE id = ? AND hearing_id = ?",
+                )
+                .bind(e.ref_id)
+                .bind(hearing)
+                .fetch_optional(db)
+                .await?;
+                text.map(|t| sha256_hex(t.as_bytes()))
+                    .ok_or_else(|| format!("amendment {} is missing from the database", e.ref_id))
+            }
             other => Err(format!("unknown entry kind `{other}`")),
         };
         match actual {
@@ -219,6 +235,23 @@ async fn recording_sha256(
         Ok(Err(e)) => Err(format!("audio file {path} cannot be read: {e}")),
         Err(e) => Err(format!("audio file {path} could not be hashed: {e}")),
     })
+}
+
+async fn approval_sha256(
+    db: &SqlitePool,
+    hearing: i64,
+    id: i64,
+) -> sqlx::Result<Result<String, String>> {
+    let row: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT revision_id, user_id, role FROM approvals WHERE id = ? AND hearing_id = ?",
+    )
+    .bind(id)
+    .bind(hearing)
+    .fetch_optional(db)
+    .await?;
+    Ok(row
+        .map(|(rev, user, role)| crate::minutes::approval_sha256(rev, user, &role))
+        .ok_or_else(|| format!("approval {id} is missing from the database")))
 }
 
 async fn revision_sha256(

@@ -16,11 +16,13 @@ pub mod auth;
 pub mod chain;
 pub mod config;
 pub mod db;
+pub mod docx;
 pub mod error;
 pub mod jobs;
 pub mod live;
 pub mod markers;
 pub mod metrics;
+pub mod minutes;
 pub mod revisions;
 pub mod search;
 

@@ -206,6 +206,11 @@ impl Client {
             .await
     }
 
+    pub async fn put_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
     pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
         self.send(self.http.post(format!("{}{path}", self.base)).body(body))
             .await
