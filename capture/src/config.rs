@@ -227,7 +227,13 @@ impl Config {
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+    toml::from_str(&text).map_err(|e| {
+        // toml's own rendering spans several lines; a station log wants one.
+        let line = e.span().map_or(0, |s| {
+            text[..s.start.min(text.len())].lines().count().max(1)
+        });
+        anyhow::anyhow!("config {} line {line}: {}", path.display(), e.message())
+    })
 }
 
 pub fn valid_session(s: &str) -> bool {

@@ -261,19 +261,7 @@ pub fn list_devices() -> anyhow::Result<String> {
         let mark = if name == default { " (default)" } else { "" };
         let configs = device
             .supported_input_configs()
-            .map(|cs| {
-                cs.map(|c| {
-                    format!(
-                        "{} ch {}–{} Hz {}",
-                        c.channels(),
-                        c.min_sample_rate().0,
-                        c.max_sample_rate().0,
-                        c.sample_format()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-            })
+            .map(|cs| summarize(&cs.collect::<Vec<_>>()))
             .unwrap_or_else(|e| format!("cannot query: {e}"));
         out.push_str(&format!("{name}{mark}\t{configs}\n"));
     }
@@ -281,6 +269,50 @@ pub fn list_devices() -> anyhow::Result<String> {
         out.push_str("no input devices\n");
     }
     Ok(out)
+}
+
+/// What a device offers, in one line: channel counts, rate ranges, sample formats.
+fn summarize(configs: &[cpal::SupportedStreamConfigRange]) -> String {
+    let mut channels: Vec<u16> = configs.iter().map(|c| c.channels()).collect();
+    channels.sort_unstable();
+    channels.dedup();
+    let mut rates: Vec<(u32, u32)> = configs
+        .iter()
+        .map(|c| (c.min_sample_rate().0, c.max_sample_rate().0))
+        .collect();
+    rates.sort_unstable();
+    rates.dedup();
+    let mut formats: Vec<String> = configs
+        .iter()
+        .map(|c| c.sample_format().to_string())
+        .collect();
+    formats.sort_unstable();
+    formats.dedup();
+    let channels = match (channels.first(), channels.last()) {
+        (Some(a), Some(b)) if channels.len() as u32 == u32::from(*b - *a) + 1 && a != b => {
+            format!("{a}–{b}")
+        }
+        _ => channels
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let rates = rates
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                format!("{a}")
+            } else {
+                format!("{a}–{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "channels {channels}; rates {rates} Hz; formats {}",
+        formats.join(" ")
+    )
 }
 
 /// A sound device with the stream configuration chosen for it.
@@ -329,6 +361,9 @@ impl Device {
         if !(1..=32).contains(&channels) {
             bail!("--channels must be 1–32, not {channels}");
         }
+        if !(8_000..=192_000).contains(&rate) {
+            bail!("sample rate {rate} Hz is not supported (8000–192000 Hz, as the server accepts)");
+        }
         let offered: Vec<cpal::SupportedStreamConfigRange> = device
             .supported_input_configs()
             .with_context(|| format!("cannot query device `{name}`"))?
@@ -349,21 +384,9 @@ impl Device {
             // Prefer integer samples: no conversion, no rounding.
             .min_by_key(|c| c.sample_format() != cpal::SampleFormat::I16)
             .with_context(|| {
-                let offers: Vec<String> = offered
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{} ch {}–{} Hz {}",
-                            c.channels(),
-                            c.min_sample_rate().0,
-                            c.max_sample_rate().0,
-                            c.sample_format()
-                        )
-                    })
-                    .collect();
                 format!(
-                    "device `{name}` cannot record {channels} channel(s) at {rate} Hz; it offers: {}",
-                    offers.join("; ")
+                    "device `{name}` cannot record {channels} channel(s) at {rate} Hz; it offers {}",
+                    summarize(&offered)
                 )
             })?;
         let format = pick.sample_format();

@@ -115,6 +115,7 @@ struct Writer {
     last_disk_check: Option<Instant>,
     low_warned: Option<Instant>,
     dropped_seen: u64,
+    dropped_logged: Option<Instant>,
 }
 
 impl Writer {
@@ -141,6 +142,7 @@ impl Writer {
             last_disk_check: None,
             low_warned: None,
             dropped_seen: 0,
+            dropped_logged: None,
             spool,
             shared,
             config,
@@ -300,7 +302,12 @@ impl Writer {
 
     fn check_disk(&mut self) {
         let dropped = self.shared.dropped_samples.load(Ordering::Relaxed);
-        if dropped > self.dropped_seen {
+        if dropped > self.dropped_seen
+            && self
+                .dropped_logged
+                .is_none_or(|t| t.elapsed() >= ERROR_REPEAT)
+        {
+            self.dropped_logged = Some(Instant::now());
             self.shared.log(format!(
                 "AUDIO LOST: {} s did not fit in the ring buffer (the writer fell behind the device)",
                 self.shared.secs((dropped - self.dropped_seen) / self.channels as u64)
