@@ -321,8 +321,8 @@ async fn a_network_cut_mid_hearing_is_backfilled_without_loss_and_markers_arrive
     proxy.cut();
     // A marker typed during the outage is kept in the spool and sent after reconnecting.
     agent.type_line("Tạm nghỉ");
-    agent.wait_for("connection lost", 15);
     std::thread::sleep(Duration::from_secs(10));
+    assert!(agent.log().contains("connection lost"), "{}", agent.log());
     proxy.restore();
 
     assert!(agent.wait(50), "agent failed:\n{}", agent.log());
@@ -427,12 +427,12 @@ async fn a_full_spool_disk_holds_audio_in_memory_until_space_returns() {
     let mount = d.join("tmpfs");
     std::fs::create_dir_all(&mount).unwrap();
     let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
         .arg(&mount)
         .output();
     if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
         eprintln!(
-            "SKIPPED: cannot mount a 1 MB tmpfs for the full-disk test (needs root): {mounted:?}"
+            "SKIPPED: cannot mount a 2 MB tmpfs for the full-disk test (needs root): {mounted:?}"
         );
         return;
     }
@@ -443,9 +443,9 @@ async fn a_full_spool_disk_holds_audio_in_memory_until_space_returns() {
         }
     }
     let _unmount = Unmount(mount.clone());
-    // 20 s of 2 × 16 kHz is 1.28 MB: more than the whole disk. A ballast file leaves ~4 s of room.
+    // 20 s of 2 × 16 kHz is 1.28 MB. A ballast file leaves room for ~4 s of it until it goes.
     let ballast = mount.join("ballast");
-    std::fs::write(&ballast, vec![0u8; 1024 * 1024 - 256 * 1024]).unwrap();
+    std::fs::write(&ballast, vec![0u8; 2 * 1024 * 1024 - 256 * 1024]).unwrap();
     let (input, expected) = noise_wav(d, 20, 2, 16_000);
     let (server, admin, token, hearing) = courtroom(d).await;
     let spool = mount.join("spool");

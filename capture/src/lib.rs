@@ -115,7 +115,7 @@ pub fn run(config: Config) -> anyhow::Result<Outcome> {
     let already_ended = spool.ended()?;
     for other in spool::sessions(&config.spool)? {
         if other != spool.dir
-            && let Ok((s, _)) = Spool::open(&other)
+            && let Ok(s) = Spool::load(&other)
             && s.ended().ok().flatten().is_some()
             && s.uplink_state().ok().is_none_or(|u| u.done.is_none())
         {
@@ -336,7 +336,7 @@ fn choose_session(
             .into_iter()
             .rev()
             .find(|dir| {
-                Spool::open(dir).is_ok_and(|(s, _)| {
+                Spool::load(dir).is_ok_and(|s| {
                     s.ended().ok().flatten().is_none()
                         && Some(s.meta.hearing) == config.hearing
                         && s.meta.station == config.station
@@ -457,7 +457,7 @@ fn clean_up(root: &Path, retention_secs: u64, log: &Shared) {
     };
     let now = unix_now();
     for dir in sessions {
-        let Ok((spool, _)) = Spool::open(&dir) else {
+        let Ok(spool) = Spool::load(&dir) else {
             continue;
         };
         let Ok(state) = spool.uplink_state() else {

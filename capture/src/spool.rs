@@ -173,18 +173,23 @@ impl Spool {
     /// against their expected length, the last one is cut to whole sample frames and its header
     /// rewritten.
     pub fn open(dir: &Path) -> std::io::Result<(Spool, Recovery)> {
+        let spool = Spool::load(dir)?;
+        let recovery = spool.repair()?;
+        Ok((spool, recovery))
+    }
+
+    /// Reads a session folder's description without touching its audio (for looking around).
+    pub fn load(dir: &Path) -> std::io::Result<Spool> {
         let meta: SessionMeta = read_json(&dir.join("session.json"))?.ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 format!("{} has no session.json", dir.display()),
             )
         })?;
-        let spool = Spool {
+        Ok(Spool {
             dir: dir.to_path_buf(),
             meta,
-        };
-        let recovery = spool.repair()?;
-        Ok((spool, recovery))
+        })
     }
 
     pub fn segment_path(&self, index: u64) -> PathBuf {

@@ -98,10 +98,11 @@ pub async fn run(
         acked_persisted: state.acked_next,
         state: std::mem::take(&mut state),
         last_persist: Instant::now(),
+        persist_error_logged: None,
     };
     up.publish_acked();
     let mut backoff = BACKOFF_START;
-    let mut first = true;
+    let mut ever_online = false;
     let mut last_logged: Option<(String, Instant)> = None;
     loop {
         up.shared.set_link(Link::Connecting);
@@ -114,6 +115,7 @@ pub async fn run(
             Err(Failure::Retry { why, online }) => {
                 if online {
                     backoff = BACKOFF_START;
+                    ever_online = true;
                 }
                 // Say it once, and again when it changes or every minute: a station log is read
                 // by people.
@@ -121,10 +123,10 @@ pub async fn run(
                     .as_ref()
                     .is_none_or(|(w, t)| *w != why || t.elapsed() >= Duration::from_secs(60));
                 if repeat {
-                    let what = if first {
-                        "server unreachable at start"
-                    } else if online {
+                    let what = if online {
                         "connection lost"
+                    } else if !ever_online {
+                        "server unreachable at start"
                     } else {
                         "server still unreachable"
                     };
@@ -135,7 +137,6 @@ pub async fn run(
                     last_logged = Some((why.clone(), Instant::now()));
                 }
                 up.shared.set_link(Link::Offline(why));
-                first = false;
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
@@ -151,6 +152,7 @@ struct Uplink {
     state: UplinkState,
     acked_persisted: u64,
     last_persist: Instant,
+    persist_error_logged: Option<Instant>,
 }
 
 type Ws =
@@ -181,9 +183,17 @@ impl Uplink {
                 self.acked_persisted = self.state.acked_next;
                 self.last_persist = Instant::now();
             }
-            Err(e) => self
-                .shared
-                .log(format!("cannot record the server's ack in the spool: {e}")),
+            Err(e) => {
+                if self
+                    .persist_error_logged
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+                {
+                    self.shared.log(format!(
+                        "cannot record the server's ack in the spool: {e} (the server keeps its own count; retrying)"
+                    ));
+                    self.persist_error_logged = Some(Instant::now());
+                }
+            }
         }
     }
 

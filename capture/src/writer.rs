@@ -23,6 +23,8 @@ const DISK_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 const DISK_WARN_REPEAT: Duration = Duration::from_secs(300);
 /// While the spool cannot be written, the error is repeated this often.
 const ERROR_REPEAT: Duration = Duration::from_secs(10);
+/// Writes must succeed this long before the spool counts as writable again.
+const RECOVERED_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -111,6 +113,7 @@ struct Writer {
     last_sync: Instant,
     error: Option<String>,
     error_logged: Option<Instant>,
+    recovered_at: Option<Instant>,
     meter: Meter,
     last_disk_check: Option<Instant>,
     low_warned: Option<Instant>,
@@ -138,6 +141,7 @@ impl Writer {
             last_sync: Instant::now(),
             error: None,
             error_logged: None,
+            recovered_at: None,
             meter: Meter::new(usize::from(meta.channels), meta.sample_rate, start, &config),
             last_disk_check: None,
             low_warned: None,
@@ -182,7 +186,11 @@ impl Writer {
             .store(self.pending.len() as u64, Ordering::Relaxed);
         match result {
             Ok(()) => {
-                if let Some(e) = self.error.take() {
+                // A nearly full filesystem takes a few bytes now and then; call it recovered only
+                // once writes have kept succeeding for a while.
+                let since = *self.recovered_at.get_or_insert_with(Instant::now);
+                if self.error.is_some() && since.elapsed() >= RECOVERED_AFTER {
+                    let e = self.error.take().unwrap_or_default();
                     self.shared.log(format!(
                         "spool writable again (after: {e}); audio held in memory is now on disk"
                     ));
@@ -190,7 +198,10 @@ impl Writer {
                     self.error_logged = None;
                 }
             }
-            Err(e) => self.failed(e),
+            Err(e) => {
+                self.recovered_at = None;
+                self.failed(e);
+            }
         }
     }
 
