@@ -66,6 +66,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/audit", get(audit_log))
         .route("/api/ingest", get(crate::live::ingest))
         .merge(crate::minutes::routes())
+        .merge(crate::ui::routes())
+        .merge(crate::workbench_api::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_json))
         .layer(axum::middleware::from_fn_with_state(

@@ -25,6 +25,8 @@ pub mod metrics;
 pub mod minutes;
 pub mod revisions;
 pub mod search;
+pub mod ui;
+pub mod workbench_api;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

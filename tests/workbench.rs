@@ -1,0 +1,219 @@
+//! The minutes workbench in a real browser (issue 6): a real server with the real model, a spoken
+//! Vietnamese hearing, and headless Chromium driven by `tests/ui/workbench.mjs` through the
+//! clerk's keyboard-only corrections, the judge's approval and amendment, the DOCX download and
+//! the appeal judge's search without diacritics. Screenshots of every screen land in
+//! `target/ui-screenshots/`. Skips (visibly) only when Chromium or Node.js is missing.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::server::Server;
+use common::speak;
+use serde_json::json;
+
+fn chromium() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("COURTSCRIBE_CHROMIUM").map(PathBuf::from),
+        Some(PathBuf::from("/usr/bin/chromium")),
+        Some(PathBuf::from("/usr/bin/chromium-browser")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_file())
+}
+
+fn node_works() -> bool {
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The folder whose `node_modules` holds playwright-core, at the version `tests/ui/package.json`
+/// pins; installed there with npm when missing (outside the repo: nothing lands in the tree).
+fn playwright_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    let dir = home.join(".cache/courtscribe/npm");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/package.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let version = manifest["dependencies"]["playwright-core"]
+        .as_str()
+        .unwrap();
+    let installed = dir.join("node_modules/playwright-core/package.json");
+    let have = std::fs::read(&installed)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|p| p["version"] == version);
+    if !have {
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(format!("playwright-core@{version}"))
+            .output()
+            .expect("npm (comes with Node.js) installs playwright-core");
+        assert!(
+            out.status.success(),
+            "npm install playwright-core@{version} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_judge_and_reviewer_use_the_workbench_in_a_browser() {
+    let Some(chromium) = chromium() else {
+        eprintln!(
+            "SKIPPED: no Chromium (/usr/bin/chromium; scripts/deps installs Debian's chromium)"
+        );
+        return;
+    };
+    if !node_works() {
+        eprintln!("SKIPPED: no Node.js (`node`) to drive the browser");
+        return;
+    }
+    let playwright = playwright_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wav = speak(
+        d,
+        "h",
+        "vi",
+        "Bị cáo Nguyễn Văn An có mặt tại phiên tòa. Kiểm sát viên đọc bản cáo trạng.",
+    );
+    let server = Server::start(&d.join("data"), &[]);
+    let admin = server.admin().await;
+    let clerk = server.user(&admin, "thuky", "secretary", json!({})).await;
+    server.user(&admin, "chutoa", "judge", json!({})).await;
+    server.user(&admin, "phuctham", "reviewer", json!({})).await;
+    let number = "12/2026/HS-ST";
+    let (s, case) = clerk
+        .post_json(
+            "/api/cases",
+            &json!({"number": number, "title": "Nguyễn Văn An — trộm cắp tài sản", "kind": "criminal"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{case}");
+    let (s, hearing) = clerk
+        .post_json(
+            &format!("/api/cases/{}/hearings", case["id"]),
+            &json!({"language": "vi", "participants": [
+                {"name": "Trần Thị Bình", "role": "CHU_TOA"},
+                {"name": "Nguyễn Văn An", "role": "BI_CAO"},
+                {"name": "Lê Văn Cường", "role": "KIEM_SAT_VIEN"}
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{hearing}");
+    let hearing = hearing["id"].as_i64().unwrap();
+    let (s, _) = clerk
+        .post_bytes(
+            &format!("/api/hearings/{hearing}/recordings"),
+            std::fs::read(&wav).unwrap(),
+        )
+        .await;
+    assert_eq!(s, 202);
+    clerk.wait_transcript(hearing, 300).await;
+
+    // The page and its modules are served with their types, without a login.
+    let page = reqwest::get(server.url("/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("Biên bản phiên tòa"));
+    let js = reqwest::get(server.url("/ui/editor.js")).await.unwrap();
+    assert_eq!(
+        js.headers()["content-type"].to_str().unwrap(),
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(
+        reqwest::get(server.url("/ui/nothing.js"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/workbench.mjs");
+    let run = tokio::task::spawn_blocking({
+        let (base, out) = (server.base.clone(), out.clone());
+        move || {
+            Command::new("node")
+                .arg(script)
+                .env("BASE", base)
+                .env("HEARING", hearing.to_string())
+                .env("CASE_NUMBER", number)
+                .env("PASSWORD", "password-123")
+                .env("CHROMIUM", chromium)
+                .env("PLAYWRIGHT_DIR", playwright)
+                .env("OUT", out)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    println!("{stdout}");
+    assert!(
+        run.status.success(),
+        "the browser test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("checks passed"), "{stdout}");
+
+    // What the browser did is what the server holds.
+    let reviewer = server.login("phuctham", "password-123").await;
+    let h = format!("/api/hearings/{hearing}");
+    let (_, approvals) = reviewer.get(&format!("{h}/approvals")).await;
+    assert_eq!(approvals[0]["username"], "chutoa", "{approvals}");
+    let (_, amendments) = reviewer.get(&format!("{h}/amendments")).await;
+    assert_eq!(
+        (
+            amendments[0]["author"].as_str(),
+            amendments[0]["text"].as_str()
+        ),
+        (
+            Some("chutoa"),
+            Some("Bổ sung: bị cáo xin vắng mặt buổi chiều")
+        )
+    );
+
+    // The DOCX the judge downloaded in the browser.
+    let bytes = std::fs::read(out.join("minutes.docx")).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+        .unwrap();
+    for needle in [
+        "BIÊN BẢN PHIÊN TÒA",
+        number,
+        "Nguyễn",
+        "Văn",
+        "Trần Thị Bình",
+        "Bổ sung: bị cáo xin vắng mặt buổi chiều",
+        "đã phê duyệt: chutoa",
+    ] {
+        assert!(xml.contains(needle), "the downloaded DOCX lacks {needle:?}");
+    }
+    let shots = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count();
+    assert!(shots >= 10, "{shots} screenshots in {}", out.display());
+}
