@@ -217,3 +217,27 @@ async fn clerk_judge_and_reviewer_use_the_workbench_in_a_browser() {
         .count();
     assert!(shots >= 10, "{shots} screenshots in {}", out.display());
 }
+
+/// The editor's transcript operations (`server/ui/model.js`) under Node's test runner.
+#[test]
+fn transcript_edits_in_the_workbench_keep_word_times() {
+    if !node_works() {
+        eprintln!("SKIPPED: no Node.js (`node`) to run tests/ui/model.test.mjs");
+        return;
+    }
+    let out = Command::new("node")
+        .arg("--test")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/model.test.mjs"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("# fail 0") && !report.contains("# pass 0"),
+        "{report}"
+    );
+}

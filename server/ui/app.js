@@ -3,7 +3,7 @@
 // #/hearing/ID?t=SECONDS&tab=minutes|history|live.
 
 import { ApiError, get, login, logout, session } from './api.js';
-import { CASE_KINDS, ROLE_NAMES, h, toast, when } from './dom.js';
+import { CASE_KINDS, ROLE_NAMES, fill, h, toast, when } from './dom.js';
 import { openHearing } from './editor.js';
 
 const main = document.getElementById('main');
@@ -30,7 +30,7 @@ function route() {
 
 function nav(s) {
   const el = document.getElementById('nav');
-  el.replaceChildren();
+  fill(el);
   if (!s) return;
   el.append(
     h('a', { href: '#/' }, 'Vụ án và phiên tòa'),
@@ -79,7 +79,7 @@ function showLogin() {
     err,
     h('button', { type: 'submit', class: 'primary' }, 'Đăng nhập'),
   );
-  main.replaceChildren(form);
+  fill(main, form);
   user.focus();
 }
 
@@ -108,15 +108,15 @@ async function showCases(params) {
     h('div', { class: 'row' }, q, h('button', { type: 'submit', class: 'primary' }, 'Tìm')),
     h('p', { id: 'search-help', class: 'muted' }, 'Không cần gõ dấu, không phân biệt hoa thường: “bi cao” tìm thấy “Bị cáo”. Chọn một kết quả để mở phiên tòa đúng lúc câu đó được nói.'),
   );
-  main.replaceChildren(h('section', { class: 'cases-screen' }, form, results, h('h1', {}, 'Vụ án và phiên tòa'), list));
+  fill(main, h('section', { class: 'cases-screen' }, form, results, h('h1', {}, 'Vụ án và phiên tòa'), list));
   q.focus();
   if (q.value) runSearch(q.value, results);
   try {
     const cases = await get('/api/cases');
     const details = await Promise.all(cases.slice(0, 200).map((c) => get(`/api/cases/${c.id}`)));
-    list.replaceChildren(casesTable(details, cases.length));
+    fill(list, casesTable(details, cases.length));
   } catch (x) {
-    list.replaceChildren(h('p', { class: 'error' }, `Không tải được danh sách vụ án: ${x.message}`));
+    fill(list, h('p', { class: 'error' }, `Không tải được danh sách vụ án: ${x.message}`));
   }
 }
 
@@ -143,17 +143,17 @@ function casesTable(cases, total) {
 
 async function runSearch(text, out) {
   if (!text.trim()) {
-    out.replaceChildren();
+    fill(out);
     return;
   }
-  out.replaceChildren(h('p', { class: 'loading' }, 'Đang tìm…'));
+  fill(out, h('p', { class: 'loading' }, 'Đang tìm…'));
   try {
     const hits = await get(`/api/search?q=${encodeURIComponent(text)}&limit=100`);
     if (!hits.length) {
-      out.replaceChildren(h('p', { class: 'muted' }, `Không tìm thấy “${text}”.`));
+      fill(out, h('p', { class: 'muted' }, `Không tìm thấy “${text}”.`));
       return;
     }
-    out.replaceChildren(
+    fill(out, 
       h('h2', {}, `${hits.length} kết quả cho “${text}”`),
       h('ol', { class: 'hits' }, hits.map((hit) =>
         h('li', {}, h('a', { href: `#/hearing/${hit.hearing_id}?t=${hit.start.toFixed(2)}`, class: 'hit' },
@@ -162,7 +162,7 @@ async function runSearch(text, out) {
         )))),
     );
   } catch (x) {
-    out.replaceChildren(h('p', { class: 'error' }, `Lỗi tìm kiếm: ${x.message}`));
+    fill(out, h('p', { class: 'error' }, `Lỗi tìm kiếm: ${x.message}`));
   }
 }
 

@@ -62,3 +62,10 @@ export const CASE_KINDS = {
   bankruptcy: 'Phá sản',
   other: 'Khác',
 };
+
+/** Replaces `el`'s children (arrays flattened; null, undefined and false left out). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}

@@ -4,7 +4,7 @@
 // view (and a margin) are in the DOM, so a three-hour hearing opens as fast as a short one.
 
 import { api, get, session, withToken } from './api.js';
-import { h, toast, when } from './dom.js';
+import { fill, h, toast, when } from './dom.js';
 import * as M from './model.js';
 import { Player } from './player.js';
 
@@ -20,7 +20,7 @@ const OVERSCAN_PX = 800;
 export function openHearing(main, id, params) {
   const view = new HearingView(main, id, params);
   view.start().catch((x) => {
-    main.replaceChildren(h('p', { class: 'error' }, `Không mở được phiên tòa ${id}: ${x.message}`));
+    fill(main, h('p', { class: 'error' }, `Không mở được phiên tòa ${id}: ${x.message}`));
   });
   return () => view.close();
 }
@@ -178,7 +178,7 @@ class HearingView {
     this.params = params;
     this.s = session();
     this.closed = false;
-    this.sel = { si: 0, wi: 0 };
+    this.sel = { si: 0, wi: -1 };
     this.editing = null;
     this.dirty = false;
     this.changeNo = 0;
@@ -213,7 +213,7 @@ class HearingView {
   }
 
   async start() {
-    this.main.replaceChildren(h('p', { class: 'loading' }, 'Đang mở phiên tòa…'));
+    fill(this.main, h('p', { class: 'loading' }, 'Đang mở phiên tòa…'));
     this.hearing = await get(this.base);
     this.kase = await get(`/api/cases/${this.hearing.case_id}`).catch(() => null);
     document.title = `${this.hearing.case_number} · phiên ${this.id} — courtscribe`;
@@ -223,13 +223,13 @@ class HearingView {
       if (r.status === 200) break;
       const body = await r.json().catch(() => ({}));
       if (r.status === 202) {
-        this.main.replaceChildren(this.head(), h('p', { class: 'loading' },
+        fill(this.main, this.head(), h('p', { class: 'loading' },
           `Đang chuyển giọng nói thành văn bản (${body.status === 'running' ? 'đang chạy' : 'đang chờ'}): ${Math.round((body.progress || 0) * 100)}%…`));
         await new Promise((ok) => setTimeout(ok, 2000));
         continue;
       }
       if (r.status === 404) {
-        this.main.replaceChildren(this.head(), h('p', { class: 'muted' }, 'Phiên tòa này chưa có ghi âm.'), this.liveOnly());
+        fill(this.main, this.head(), h('p', { class: 'muted' }, 'Phiên tòa này chưa có ghi âm.'), this.liveOnly());
         return;
       }
       throw new Error(body.error || `HTTP ${r.status}`);
@@ -348,7 +348,7 @@ class HearingView {
       this.tabButtons[k] = b;
       return b;
     }));
-    this.main.replaceChildren(h('section', { class: 'hearing' }, this.head(), tablist, Object.values(this.tabs), this.audio));
+    fill(this.main, h('section', { class: 'hearing' }, this.head(), tablist, Object.values(this.tabs), this.audio));
     this.tabButtons.minutes.setAttribute('aria-selected', 'true');
     this.player.addEventListener('state', () => this.playerState());
     this.player.addEventListener('time', () => this.tick());
@@ -375,7 +375,7 @@ class HearingView {
     const mode = this.canEdit
       ? h('span', { class: 'mode' }, 'Chế độ sửa')
       : h('span', { class: 'mode ro', id: 'readonly' }, this.approved ? 'Chỉ đọc: biên bản đã khóa' : this.conflict ? 'Chỉ đọc: cần tải lại' : 'Chỉ đọc');
-    this.statusBox.replaceChildren(badge, mode, this.saveStatus);
+    fill(this.statusBox, badge, mode, this.saveStatus);
   }
 
   setSaveStatus(text, kind = '') {
@@ -797,6 +797,7 @@ class HearingView {
             ? 'Biên bản đã được phê duyệt nên thay đổi của bạn không được lưu. Hãy ghi nội dung cần sửa thành đính chính.'
             : `Không lưu được: đã có người lưu bản mới hơn bản số ${this.rev} mà bạn đang sửa. Tải lại để xem bản mới nhất rồi làm lại thay đổi của bạn.`);
           this.renderStatus();
+          this.renderSide();
         } else {
           this.setSaveStatus(`Lỗi khi lưu (${x.message}); sẽ thử lại`, 'error');
           this.saveTimer = setTimeout(() => this.save(), 5000);
@@ -810,7 +811,7 @@ class HearingView {
   }
 
   showBanner(text) {
-    this.banner.replaceChildren(
+    fill(this.banner, 
       h('p', {}, text),
       h('button', { type: 'button', class: 'primary', onclick: () => this.reload() }, 'Tải lại bản mới nhất'),
     );
@@ -1018,14 +1019,16 @@ class HearingView {
     this.speakersBox = h('div', { id: 'speakers' });
     this.approvalBox = h('div', { id: 'approval' });
     this.notesBox = h('div', { id: 'notes' });
-    this.side.replaceChildren(
+    const notes = panel('Ghi chú riêng và đánh dấu', this.notesBox, this.isEditor);
+    fill(this.side,
+      this.isEditor ? null : notes,
       panel('Phê duyệt', this.approvalBox),
       panel('Xuất biên bản', this.exports()),
       panel('Người nói', this.speakersBox),
-      panel('Tìm và thay thế', this.findPanel()),
-      panel('Mốc của thư ký', this.markersPanel(), this.markers.length > 0),
-      panel('Ghi chú riêng và đánh dấu', this.notesBox, true),
-      panel('Phím tắt', shortcutsTable(), true),
+      panel(this.canEdit ? 'Tìm và thay thế' : 'Tìm trong biên bản', this.findPanel()),
+      panel('Mốc của thư ký', this.markersPanel(), this.markers.length === 0),
+      this.isEditor ? notes : null,
+      panel('Phím tắt', shortcutsTable(), !this.canEdit),
     );
     this.renderApproval();
     this.renderSpeakers();
@@ -1053,7 +1056,7 @@ class HearingView {
     } else if (this.s.role === 'secretary' && this.approved && !signed) {
       actions.append(h('button', { type: 'button', class: 'primary', id: 'cosign', onclick: () => this.approve() }, 'Ký xác nhận (thư ký)'));
     }
-    box.replaceChildren(
+    fill(box, 
       this.approved ? h('p', { class: 'approved-note' }, h('strong', {}, 'Đã phê duyệt.'), ' Biên bản đã khóa.') : null,
       list, actions);
   }
@@ -1082,10 +1085,19 @@ class HearingView {
     const counts = new Map();
     for (const s of this.t.segments) counts.set(s.speaker ?? null, (counts.get(s.speaker ?? null) || 0) + 1);
     if (!ids.length) {
-      this.speakersBox.replaceChildren(h('p', { class: 'muted' }, 'Chưa có người nói.'));
+      fill(this.speakersBox, h('p', { class: 'muted' }, 'Chưa có người nói.'));
       return;
     }
-    this.speakersBox.replaceChildren(
+    if (!this.canEdit) {
+      fill(this.speakersBox, h('ul', { class: 'speaker-list' }, ids.map((id) => {
+        const info = M.speakerInfo(this.t, id);
+        return h('li', {}, h('strong', {}, M.speakerName(this.t, id)),
+          info && info.role && info.label ? ` — ${M.roleName(info.role)}` : '',
+          h('span', { class: 'muted' }, ` (${id || 'chưa gán'}, ${counts.get(id) || 0} đoạn)`));
+      })));
+      return;
+    }
+    fill(this.speakersBox,
       h('p', { class: 'muted' }, 'Gán mỗi người nói cho một người tham gia phiên tòa; tên và tư cách được dùng trong biên bản.'),
       ids.map((id, n) => {
         const info = M.speakerInfo(this.t, id);
@@ -1094,7 +1106,7 @@ class HearingView {
         role.disabled = !this.canEdit;
         const who = h('select', { id: `spk-part-${n}`, disabled: !this.canEdit || !this.hearing.participants.length },
           h('option', { value: '' }, this.hearing.participants.length ? '— chọn người tham gia —' : '(phiên tòa chưa khai báo người tham gia)'),
-          this.hearing.participants.map((p, k) => h('option', { value: String(k) }, `${p.name} (${M.roleName(p.role)})`)));
+          this.hearing.participants.map((p, k) => h('option', { value: String(k), selected: !!info && info.label === p.name }, `${p.name} (${M.roleName(p.role)})`)));
         who.addEventListener('change', () => {
           const p = this.hearing.participants[Number(who.value)];
           if (!p) return;
@@ -1187,11 +1199,11 @@ class HearingView {
     });
     return h('div', { class: 'find' },
       h('label', { for: 'find' }, 'Tìm (Enter: chỗ tiếp theo)'), this.findInput,
-      h('label', { for: 'replace' }, 'Thay bằng'), repl,
+      this.canEdit ? [h('label', { for: 'replace' }, 'Thay bằng (Enter: thay tất cả)'), repl] : null,
       h('label', { class: 'check' }, loose, 'Bỏ qua dấu và hoa thường'),
       h('div', { class: 'row' },
         h('button', { type: 'button', onclick: next }, 'Tìm tiếp'),
-        h('button', { type: 'button', onclick: replaceAll, disabled: !this.canEdit }, 'Thay tất cả')),
+        this.canEdit ? h('button', { type: 'button', onclick: replaceAll }, 'Thay tất cả') : null),
       out);
   }
 
@@ -1273,7 +1285,7 @@ class HearingView {
     });
     const bookmarks = Object.entries(this.notes.bookmarks).sort((a, b) => Number(a[0]) - Number(b[0]));
     const notes = Object.entries(this.notes.notes).sort((a, b) => Number(a[0]) - Number(b[0]));
-    this.notesBox.replaceChildren(
+    fill(this.notesBox, 
       h('p', { class: 'muted privacy' }, 'Ghi chú và đánh dấu chỉ lưu trên trình duyệt này (localStorage), không gửi lên máy chủ và không ai khác thấy. Xóa dữ liệu trình duyệt sẽ mất chúng.'),
       seg ? h('label', { for: 'note' }, `Ghi chú cho đoạn lúc ${M.clock(seg.start)} (Enter lưu)`) : null,
       this.noteArea,
@@ -1318,7 +1330,7 @@ class HearingView {
         h('label', { for: 'amendment-text' }, 'Nội dung đính chính (ghi kèm tên bạn và thời điểm)'), text,
         h('button', { type: 'submit', class: 'primary', id: 'add-amendment' }, 'Thêm đính chính'));
     }
-    box.replaceChildren(
+    fill(box, 
       h('h2', { id: 'amend-title' }, 'Đính chính sau khi phê duyệt'),
       items.length ? h('ol', { class: 'amendment-list' }, items)
         : h('p', { class: 'muted' }, this.approved ? 'Chưa có đính chính.' : 'Trước khi phê duyệt, sửa trực tiếp trong biên bản; sau khi phê duyệt, mọi sửa đổi được ghi thành đính chính ở đây.'),
@@ -1359,20 +1371,20 @@ class HearingView {
     const to = pick('diff-to', approvedRev || last);
     const out = h('div', { class: 'diff', id: 'diff', 'aria-live': 'polite' });
     const compare = async () => {
-      out.replaceChildren(h('p', { class: 'loading' }, 'Đang so sánh…'));
+      fill(out, h('p', { class: 'loading' }, 'Đang so sánh…'));
       try {
         const parts = await get(`${this.base}/diff?from=${from.value}&to=${to.value}`);
         const changes = parts.filter((p) => p.op !== 'equal').length;
-        out.replaceChildren(
+        fill(out, 
           h('p', { class: 'muted' }, changes ? `${changes} chỗ khác nhau. Chữ gạch là bị bỏ, chữ nền xanh là được thêm.` : 'Hai bản giống nhau.'),
           h('p', { class: 'diff-text' }, parts.map((p) =>
             p.op === 'equal' ? p.text : h(p.op === 'delete' ? 'del' : 'ins', {}, p.text))));
       } catch (x) {
-        out.replaceChildren(h('p', { class: 'error' }, x.message));
+        fill(out, h('p', { class: 'error' }, x.message));
       }
     };
     const kinds = { asr: 'Bản nháp tự động (nhận dạng giọng nói)', edit: 'Sửa' };
-    box.replaceChildren(
+    fill(box, 
       h('h2', {}, 'Các bản của biên bản'),
       h('p', { class: 'muted' }, 'Mỗi lần lưu là một bản mới; bản nháp tự động (bản 1) luôn được giữ. Không bản nào bị ghi đè.'),
       h('table', { class: 'revisions' },
@@ -1403,7 +1415,7 @@ class HearingView {
     const state = h('p', { class: 'muted', id: 'live-state' }, 'Đang kết nối…');
     const list = h('ol', { class: 'captions', id: 'captions', 'aria-live': 'polite' });
     const partial = h('p', { class: 'partial', id: 'partial' });
-    box.replaceChildren(
+    fill(box, 
       h('h2', {}, 'Phụ đề trực tiếp'),
       h('p', { class: 'muted' }, 'Lời nói trong phòng xử án hiện ra ở đây khi phiên tòa đang diễn ra. Đây là bản nhận dạng tự động, chưa phải biên bản.'),
       state, list, partial);

@@ -349,7 +349,32 @@ try {
   await page.getByRole('tab', { name: 'Phụ đề trực tiếp' }).click();
   await page.waitForFunction(() => /Đã kết nối|Đang nhận/.test(document.querySelector('#live-state').textContent), null, { timeout: 10000 });
   ok(true, 'the live view connects to the caption stream');
+  // What a running hearing sends (the server's stream, replayed): finals append, a partial shows
+  // until replaced, a clerk's marker stands out.
+  const events = [
+    { session: 's1', kind: 'final', start: 1, end: 2.5, text: 'Phiên tòa bắt đầu.' },
+    { session: 's1', kind: 'marker', start: 3, end: 3, text: 'Bị cáo vào phòng xử án' },
+    { session: 's1', kind: 'final', start: 4, end: 6, text: 'Kiểm sát viên đọc bản cáo trạng.' },
+    { session: 's1', kind: 'partial', start: 7, end: 8, text: 'Bị cáo có ý kiến' },
+  ];
+  await page.route(new RegExp(`/api/hearings/${HEARING}/captions`), (route) =>
+    route.fulfill({
+      status: 200,
+      contentType: 'text/event-stream',
+      body: `retry: 600000\n\n${events.map((e) => `event: caption\ndata: ${JSON.stringify(e)}\n\n`).join('')}`,
+    }));
+  await page.getByRole('tab', { name: 'Biên bản' }).click();
+  await page.getByRole('tab', { name: 'Phụ đề trực tiếp' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('#captions li').length === 3);
+  const live = await page.evaluate(() => ({
+    items: [...document.querySelectorAll('#captions li')].map((li) => li.textContent),
+    partial: document.querySelector('#partial').textContent,
+  }));
+  ok(live.items[0].includes('Phiên tòa bắt đầu.') && live.items[2].includes('Kiểm sát viên đọc bản cáo trạng.'), 'captions appear in order', JSON.stringify(live));
+  ok(live.items[1].includes('⚑ Bị cáo vào phòng xử án'), 'a clerk marker shows among the captions');
+  ok(live.partial.includes('Bị cáo có ý kiến'), 'the words still being spoken show as a partial caption');
   await screenshot(page, 'live');
+  await page.unroute(new RegExp(`/api/hearings/${HEARING}/captions`));
 
   // A three-hour hearing (synthetic: 3,600 segments, 36,000 words) opens fast: the list is virtual.
   const big = structuredClone(saved);
