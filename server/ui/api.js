@@ -65,7 +65,8 @@ export async function api(path, { method = 'GET', body, raw = false } = {}) {
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (r.status === 401 && s) {
+  // 401 with the session still current: it expired. (After a logout, late answers are ignored.)
+  if (r.status === 401 && s && session()?.token === s.token) {
     sessionStorage.setItem('courtscribe.after-login', location.hash);
     setSession(null);
     location.hash = '#/login';

@@ -182,8 +182,13 @@ function highlight(text, query) {
 window.addEventListener('hashchange', route);
 route();
 window.addEventListener('unhandledrejection', (e) => {
+  // A request that outlived the session (expired, or the user logged out meanwhile): the login
+  // screen is already on its way; nothing else to report.
   if (e.reason instanceof ApiError && e.reason.status === 401) {
-    sessionStorage.setItem('courtscribe.after-login', location.hash);
-    toast('Phiên đăng nhập đã hết hạn; hãy đăng nhập lại.', 'error');
+    e.preventDefault();
+    if (session()) toast('Phiên đăng nhập đã hết hạn; hãy đăng nhập lại.', 'error');
+  } else if (e.reason instanceof ApiError) {
+    e.preventDefault();
+    toast(e.reason.message, 'error');
   }
 });

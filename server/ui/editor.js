@@ -819,14 +819,21 @@ class HearingView {
   }
 
   async reload() {
+    try {
+      this.revisions = await get(`${this.base}/revisions`);
+      const rev = this.revisions[this.revisions.length - 1].number;
+      this.t = await get(`${this.base}/revisions/${rev}`);
+      this.rev = rev;
+      await this.loadApprovals();
+    } catch (x) {
+      toast(`Không tải lại được: ${x.message}`, 'error');
+      return;
+    }
+    if (this.closed) return;
     this.dirty = false;
     this.conflict = false;
     this.banner.hidden = true;
-    this.revisions = await get(`${this.base}/revisions`);
-    this.rev = this.revisions[this.revisions.length - 1].number;
-    this.t = await get(`${this.base}/revisions/${this.rev}`);
-    await this.loadApprovals();
-    this.setSaveStatus(`Bản số ${this.rev}`);
+    this.setSaveStatus(`Đã tải lại bản số ${this.rev}`);
     this.renderAll();
     this.select(Math.min(this.sel.si, this.t.segments.length - 1), 0);
     this.scroller.focus({ preventScroll: true });

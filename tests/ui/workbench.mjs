@@ -58,7 +58,10 @@ let shot = 0;
 async function newPage() {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'vi-VN', acceptDownloads: true });
   const page = await context.newPage();
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('pageerror', (e) => {
+    problems.push(`page error: ${e.message}`);
+    console.log(`page error: ${e.message}\n${e.stack}`);
+  });
   page.on('console', (m) => {
     // 401 (the wrong password) and 409 (the stale save) are answers the test provokes.
     if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|409)/.test(m.text())) {
@@ -105,6 +108,11 @@ const state = (page) =>
   });
 
 const original = (await apiAs('thuky', `/api/hearings/${HEARING}/transcript`)).body;
+const marker = await apiAs('thuky', `/api/hearings/${HEARING}/markers`, {
+  method: 'POST',
+  body: JSON.stringify({ offset: original.segments[original.segments.length - 1].start + 0.1, text: 'Kiểm sát viên phát biểu' }),
+});
+ok(marker.status === 201, 'a clerk marker is added to the hearing');
 const words = original.segments.flatMap((s, si) => s.words.map((w, wi) => ({ ...w, si, wi })));
 const low = words.filter((w) => w.probability < 0.6);
 ok(words.length >= 4, 'the draft has words to correct', `${words.length}`);
@@ -142,6 +150,8 @@ try {
   );
   ok(rendered.focused, 'the transcript has the keyboard focus on opening');
   ok(rendered.shortcuts.includes('Ctrl+Space') && rendered.shortcuts.includes('Alt+N'), 'the shortcuts are documented on screen');
+  const markerChip = await page.textContent(`#seg${original.segments.length - 1} .marker`);
+  ok(markerChip.includes('Kiểm sát viên phát biểu'), 'the clerk marker shows at its moment in the minutes', markerChip);
 
   // Play, with the current word highlighted.
   await page.keyboard.press('Control+Space');
@@ -275,6 +285,8 @@ try {
   await screenshot(page, 'conflict');
   await page.getByRole('button', { name: 'Tải lại bản mới nhất' }).click();
   await page.waitForSelector('.banner', { state: 'hidden' });
+  await page.waitForFunction(() => document.querySelector('#save-status').textContent.startsWith('Đã tải lại bản số'));
+  ok(await page.isVisible('.mode:not(.ro)'), 'after reloading the latest revision the clerk can edit again');
   await logout(page);
 
   // ---------------------------------------------------------------- judge
@@ -312,6 +324,15 @@ try {
     const r = await page.evaluate(async (u) => (await fetch(u)).status, href);
     ok(r === 200, `the ${f.toUpperCase()} export link works`);
   }
+  await logout(page);
+
+  // The clerk co-signs after the presiding judge.
+  await login(page, 'thuky');
+  await openHearing(page);
+  ok(await page.isVisible('#readonly'), 'the minutes are read-only for the clerk too once approved');
+  await page.click('#cosign');
+  await page.waitForFunction(() => document.querySelector('#approval').textContent.includes('ký xác nhận'));
+  ok((await page.textContent('#approval')).includes('Thư ký thuky ký xác nhận'), 'the clerk co-signs');
   await logout(page);
 
   // ---------------------------------------------------------------- reviewer
