@@ -94,6 +94,19 @@ pub fn run(config: Config) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&config.spool)
         .with_context(|| format!("cannot create the spool {}", config.spool.display()))
         .map_err(BadInput)?;
+    // One agent per spool: two writers would interleave segments. The kernel drops the lock when
+    // the process dies, so a `kill -9` never leaves the spool locked.
+    let lock_path = config.spool.join(".lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))
+        .map_err(BadInput)?;
+    if !fs4::fs_std::FileExt::try_lock_exclusive(&lock).unwrap_or(false) {
+        return Err(BadInput(anyhow::anyhow!(
+            "another courtscribe-capture is using the spool {}",
+            config.spool.display()
+        ))
+        .into());
+    }
     let logger = Shared::new(1, 1);
     clean_up(&config.spool, config.retention_secs, &logger);
     if config.upload_only {
@@ -259,7 +272,9 @@ pub fn run(config: Config) -> anyhow::Result<Outcome> {
     if let Some(t) = status_thread {
         let _ = t.join();
     }
-    match result? {
+    let outcome = result?;
+    drop(lock);
+    match outcome {
         Ok(done) => {
             shared.log(format!(
                 "session {}: {:.1} s confirmed by the server (recording {}, pcm_sha256 {})",

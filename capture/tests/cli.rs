@@ -142,10 +142,9 @@ fn a_replay_without_a_server_is_kept_locally_and_says_so() {
     // The spool holds the recording, whole.
     let session = std::fs::read_dir(&spool)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
     assert!(
         session
             .file_name()
@@ -177,4 +176,139 @@ fn courtscribe_audio_header(data_len: u32) -> Vec<u8> {
     h.extend_from_slice(b"data");
     h.extend_from_slice(&data_len.to_le_bytes());
     h
+}
+
+fn write_mono_wav(path: &std::path::Path, secs: u32) {
+    let pcm: Vec<u8> = (0..16_000 * secs as i32)
+        .flat_map(|i| ((i % 200 - 100) as i16).to_le_bytes())
+        .collect();
+    let mut wav = courtscribe_audio_header(pcm.len() as u32);
+    wav.extend_from_slice(&pcm);
+    std::fs::write(path, wav).unwrap();
+}
+
+fn wait_exit(child: &mut std::process::Child, secs: u64) -> (i32, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "agent did not exit");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output_ref()
+}
+
+trait WaitRef {
+    fn wait_with_output_ref(&mut self) -> (i32, String);
+}
+
+impl WaitRef for std::process::Child {
+    fn wait_with_output_ref(&mut self) -> (i32, String) {
+        use std::io::Read as _;
+        let code = self.wait().unwrap().code().unwrap_or(-1);
+        let mut err = String::new();
+        if let Some(mut e) = self.stderr.take() {
+            e.read_to_string(&mut err).unwrap();
+        }
+        (code, err)
+    }
+}
+
+#[test]
+fn one_agent_per_spool_and_end_typed_by_the_clerk_ends_the_recording() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.wav");
+    write_mono_wav(&input, 30);
+    let spool = dir.path().join("spool");
+    let args = [
+        "--hearing",
+        "3",
+        "--input",
+        input.to_str().unwrap(),
+        "--realtime",
+        "--spool",
+        spool.to_str().unwrap(),
+    ];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_courtscribe-capture"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let (code, stderr) = agent(&args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("another courtscribe-capture"), "{stderr}");
+
+    writeln!(first.stdin.as_mut().unwrap(), "/end").unwrap();
+    let (code, stderr) = wait_exit(&mut first, 10);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the clerk ended the recording"), "{stderr}");
+    let session = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let ended: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(session.join("ended.json")).unwrap()).unwrap();
+    let frames = ended["frames"].as_u64().unwrap();
+    assert!(frames > 0 && frames < 16_000 * 10, "{ended}");
+}
+
+/// The cpal path on ALSA's `null` plugin (this sandbox has no sound card, and no snd-dummy or
+/// snd-aloop module can be loaded): an `.asoundrc` in a private HOME makes it the default device.
+/// `null` is not paced by a clock — it delivers samples as fast as they are read — so this shows
+/// that the device is found, opened with the asked channels and rate, and recorded through the ring
+/// into the spool until `/end`; it says nothing about real-time behaviour.
+#[test]
+fn the_device_path_records_from_the_alsa_null_device() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".asoundrc"), "pcm.!default { type null }\n").unwrap();
+    let spool = dir.path().join("spool");
+    let list = Command::new(env!("CARGO_BIN_EXE_courtscribe-capture"))
+        .arg("--list-devices")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    if !list.contains("default") {
+        eprintln!("SKIPPED: ALSA offers no `null` default device here: {list}");
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_courtscribe-capture"))
+        .args([
+            "--channels",
+            "1",
+            "--rate",
+            "8000",
+            "--hearing",
+            "1",
+            "--quiet",
+        ])
+        .arg("--spool")
+        .arg(&spool)
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    writeln!(child.stdin.as_mut().unwrap(), "/end").unwrap();
+    let (code, stderr) = wait_exit(&mut child, 20);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("from device default"), "{stderr}");
+    let session = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(session.join("session.json")).unwrap()).unwrap();
+    assert_eq!(
+        (meta["channels"].as_u64(), meta["sample_rate"].as_u64()),
+        (Some(1), Some(8000))
+    );
+    let ended: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(session.join("ended.json")).unwrap()).unwrap();
+    assert!(ended["frames"].as_u64().unwrap() > 0, "{ended}");
 }
