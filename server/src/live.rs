@@ -37,10 +37,14 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 /// Captions a late subscriber is sent first.
 const RECENT_CAPTIONS: usize = 200;
-/// A stretch of speech is captioned at the latest when it is this long, pause or not.
-const MAX_CAPTION_WINDOW_SECS: f64 = 20.0;
+/// A stretch of speech is captioned at the latest when it is this long, pause or not: a caption
+/// cannot appear before its stretch is cut, so this bounds the latency of continuous speech.
+const MAX_CAPTION_WINDOW_SECS: f64 = 10.0;
+/// Past this length a stretch is also cut at a short pause (a breath between sentences).
+const BREATH_CUT_AFTER_SECS: f64 = 4.0;
+const BREATH_SECS: f64 = 0.25;
 /// While someone is still speaking, a partial caption at most this often (seconds of audio).
-const PARTIAL_EVERY_SECS: f64 = 1.5;
+const PARTIAL_EVERY_SECS: f64 = 2.0;
 /// A partial caption not started within this time is not worth decoding any more.
 const MAX_PARTIAL_WAIT: Duration = Duration::from_secs(2);
 
@@ -736,8 +740,18 @@ impl Captioner {
         let cut = if at_end || secs(len) >= MAX_CAPTION_WINDOW_SECS {
             len
         } else {
+            // After a few seconds, a breath between two stretches of speech is pause enough.
+            let breath = (BREATH_SECS * 16_000.0) as usize;
+            let at_breath = regions
+                .windows(2)
+                .rev()
+                .find(|w| {
+                    w[1].start >= w[0].end + breath && secs(w[0].end) >= BREATH_CUT_AFTER_SECS
+                })
+                .map(|w| w[0].end);
             match regions.iter().rev().find(|r| r.end + pause <= len) {
-                Some(r) => r.end,
+                Some(r) => at_breath.map_or(r.end, |b| b.max(r.end)),
+                None if at_breath.is_some() => at_breath.unwrap_or(len),
                 None if regions.is_empty() && len > pause => len - pause,
                 None => return self.partial(samples, &regions),
             }
