@@ -352,6 +352,11 @@ try {
   await sleep(500);
   ok(close((await state(page)).time, at, 0.3), 'the result opens the audio at that moment', `${at}`);
   ok(await page.isVisible('#readonly'), 'the reviewer reads only');
+  const lastSeg = original.segments.length - 1;
+  await page.click(`#w${lastSeg}_0`);
+  await sleep(400);
+  ok(close((await state(page)).time, original.segments[lastSeg].words[0].start, 0.3), 'clicking a word plays from there');
+  await page.focus('.scroller');
   await page.keyboard.press('Enter');
   ok((await page.locator('.word-edit').count()) === 0, 'the reviewer cannot edit');
   await page.keyboard.press('Alt+B');
