@@ -209,3 +209,26 @@ pub fn render(shared: &Shared) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_shows_levels_clipping_silence_link_and_backlog() {
+        let shared = Shared::new(3, 16_000);
+        shared.recorded_frames.store(16_000 * 40, Ordering::Relaxed);
+        shared.acked_frames.store(16_000 * 38, Ordering::Relaxed);
+        shared.set_link(Link::Offline("no answer".into()));
+        if let Ok(mut l) = shared.levels.lock() {
+            l[0].peak_db = -6.0;
+            l[1].clipped_at = Some(16_000 * 40);
+            l[2].silent_since = Some(16_000 * 5);
+        }
+        let line = render(&shared);
+        assert!(line.starts_with("REC 00:00:40 █!·"), "{line}");
+        assert!(line.contains("OFFLINE (no answer), backlog 2.0s"), "{line}");
+        assert!(line.contains("ch2 CLIP"), "{line}");
+        assert!(line.contains("ch3 silent 35s"), "{line}");
+    }
+}

@@ -475,3 +475,30 @@ pub fn ingest_url(server: &str) -> Result<String, String> {
         .map_err(|e| format!("server URL `{server}`: {e}"))?;
     Ok(url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ingest_url;
+
+    #[test]
+    fn server_urls_become_the_ingest_socket_or_a_clear_error() {
+        let ok = [
+            ("http://10.0.0.5:8080", "ws://10.0.0.5:8080/api/ingest"),
+            ("http://127.0.0.1:9/", "ws://127.0.0.1:9/api/ingest"),
+            ("ws://h:1", "ws://h:1/api/ingest"),
+            ("ws://h:1/api/ingest", "ws://h:1/api/ingest"),
+        ];
+        for (given, want) in ok {
+            assert_eq!(ingest_url(given).as_deref(), Ok(want), "{given}");
+        }
+        for bad in [
+            "10.0.0.5:8080",
+            "ftp://h",
+            "http://",
+            "https://h",
+            "wss://h",
+        ] {
+            assert!(ingest_url(bad).is_err(), "{bad}");
+        }
+    }
+}
