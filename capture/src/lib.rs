@@ -35,6 +35,17 @@
 //! uplink resends from the server's `next_seq`. If the server is unreachable at start, recording
 //! starts locally anyway and the backlog is sent when it comes back.
 //!
+//! Devices: `--list-devices` lists what cpal's default host (ALSA on Linux) offers; the device
+//! is opened with the asked channel count and native rate (i16, f32 or u16 samples) or refused
+//! with what it offers instead. Without a sound card (CI, containers) ALSA has no device; an
+//! `.asoundrc` with `pcm.!default { type null }` gives a device that opens and records, but the
+//! `null` plugin has no clock (it delivers silence as fast as it is read), so real-time behaviour
+//! can only be tested with the replay input or on real hardware.
+//!
+//! Limits: one session holds at most 4 GiB of PCM on the server (≈ 1.5 h of 8 channels at
+//! 48 kHz); the agent warns at 90 % but does not yet roll over to a new session by itself. TLS
+//! (`https://`) is not built in.
+//!
 //! Exit status: 0 when the recording ended and the server confirmed every sample (its
 //! `pcm_sha256` equals the spool's); 1 when it did not (the audio stays in the spool, and
 //! `--upload-only` sends it later); 2 for bad input (unknown device, unsupported rate, unreadable

@@ -117,6 +117,7 @@ struct Writer {
     meter: Meter,
     last_disk_check: Option<Instant>,
     low_warned: Option<Instant>,
+    limit_warned: Option<Instant>,
     dropped_seen: u64,
     dropped_logged: Option<Instant>,
 }
@@ -145,6 +146,7 @@ impl Writer {
             meter: Meter::new(usize::from(meta.channels), meta.sample_rate, start, &config),
             last_disk_check: None,
             low_warned: None,
+            limit_warned: None,
             dropped_seen: 0,
             dropped_logged: None,
             spool,
@@ -332,6 +334,22 @@ impl Writer {
             return;
         }
         self.last_disk_check = Some(Instant::now());
+        // The server holds at most 4 GiB of PCM per session (docs/protocol.md): say so well before.
+        let bytes = self.durable() * self.block;
+        let limit = u64::from(courtscribe_audio::MAX_WAV_DATA_BYTES);
+        if bytes > limit / 10 * 9
+            && self
+                .limit_warned
+                .is_none_or(|t| t.elapsed() >= DISK_WARN_REPEAT)
+        {
+            self.shared.log(format!(
+                "SESSION LIMIT: {:.0} of the server's {:.0} MB per session used ({:.0} s left); end this session (/end) and start a new one",
+                bytes as f64 / 1e6,
+                limit as f64 / 1e6,
+                limit.saturating_sub(bytes) as f64 / self.shared.bytes_per_sec() as f64
+            ));
+            self.limit_warned = Some(Instant::now());
+        }
         let Ok(free) = fs4::available_space(&self.spool.dir) else {
             return;
         };
