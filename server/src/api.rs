@@ -233,7 +233,11 @@ async fn login(
     };
     let role = Role::parse(&role)
         .ok_or_else(|| ApiError::internal(format!("user {id} has role {role}")))?;
-    let (token, expires_at) = auth::issue_token(&state.db, id, state.config.token_ttl_secs).await?;
+    let ttl = match role {
+        Role::Station => state.config.station_token_ttl_secs,
+        _ => state.config.token_ttl_secs,
+    };
+    let (token, expires_at) = auth::issue_token(&state.db, id, ttl).await?;
     Ok(Json(LoginResponse {
         token,
         expires_at,

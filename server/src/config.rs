@@ -30,6 +30,8 @@ pub struct Config {
     pub max_json_kb: usize,
     /// Lifetime of a login token, in seconds.
     pub token_ttl_secs: u64,
+    /// Lifetime of a station's login token, in seconds: stations run unattended for days.
+    pub station_token_ttl_secs: u64,
     /// Login attempts allowed per user name and client address per minute (a burst of this many,
     /// then one more every 60/N seconds).
     pub login_attempts_per_minute: u32,
@@ -53,6 +55,7 @@ impl Default for Config {
             max_upload_mb: 4096,
             max_json_kb: 4096,
             token_ttl_secs: 12 * 3600,
+            station_token_ttl_secs: 30 * 24 * 3600,
             login_attempts_per_minute: 10,
             court_name: "Tòa án nhân dân".into(),
             courtroom_name: "Phòng xử án số 1".into(),
@@ -79,7 +82,7 @@ impl Config {
 
     /// Overrides from `COURTSCRIBE_LISTEN`, `COURTSCRIBE_DATA`, `COURTSCRIBE_MODEL`,
     /// `COURTSCRIBE_WORKERS`, `COURTSCRIBE_THREADS`, `COURTSCRIBE_DIARIZE`,
-    /// `COURTSCRIBE_MAX_UPLOAD_MB`, `COURTSCRIBE_TOKEN_TTL_SECS`,
+    /// `COURTSCRIBE_MAX_UPLOAD_MB`, `COURTSCRIBE_TOKEN_TTL_SECS`, `COURTSCRIBE_STATION_TOKEN_TTL_SECS`,
     /// `COURTSCRIBE_LOGIN_ATTEMPTS_PER_MINUTE`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         fn parse<T: std::str::FromStr>(key: &str, v: &str) -> anyhow::Result<T> {
@@ -108,6 +111,9 @@ impl Config {
         }
         if let Some(v) = get("COURTSCRIBE_MAX_UPLOAD_MB") {
             self.max_upload_mb = parse("COURTSCRIBE_MAX_UPLOAD_MB", &v)?;
+        }
+        if let Some(v) = get("COURTSCRIBE_STATION_TOKEN_TTL_SECS") {
+            self.station_token_ttl_secs = parse("COURTSCRIBE_STATION_TOKEN_TTL_SECS", &v)?;
         }
         if let Some(v) = get("COURTSCRIBE_TOKEN_TTL_SECS") {
             self.token_ttl_secs = parse("COURTSCRIBE_TOKEN_TTL_SECS", &v)?;

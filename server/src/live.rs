@@ -35,6 +35,8 @@ use crate::jobs::Engine;
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest binary frame accepted (8-byte sequence number + PCM).
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
+/// How often the server pings a station's connection.
+const PING_EVERY: Duration = Duration::from_secs(15);
 /// Captions a late subscriber is sent first.
 const RECENT_CAPTIONS: usize = 200;
 /// A stretch of speech is captioned at the latest when it is this long, pause or not: a caption
@@ -335,7 +337,23 @@ async fn connection(state: Arc<AppState>, caller: Caller, mut socket: WebSocket)
 }
 
 async fn serve_frames(state: &Arc<AppState>, socket: &mut WebSocket, session: &mut Session) {
-    while let Some(message) = socket.recv().await {
+    // A ping now and then, so a station whose network vanished without a word is noticed and its
+    // session freed for the reconnect.
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let message = tokio::select! {
+            m = socket.recv() => match m {
+                Some(m) => m,
+                None => return,
+            },
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
         match message {
             Ok(Message::Binary(frame)) => match append(state, session, &frame).await {
                 Ok(acked) => {
