@@ -31,6 +31,9 @@ pub const LIVE_PRIORITY: i64 = 10;
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub whisper: WhisperEngine,
+    /// The same model loaded for short windows (live captions): encoder context fitted to each
+    /// window, no DTW.
+    pub captions: WhisperEngine,
     pub model: InstalledModel,
 }
 
@@ -79,15 +82,24 @@ pub fn start(state: &Arc<AppState>, engine: Arc<Engine>) {
         let engine = engine.clone();
         tokio::spawn(async move {
             tracing::info!("worker {n} ready");
-            worker(state, engine).await;
+            worker(state, engine, n).await;
         });
     }
 }
 
-async fn worker(state: Arc<AppState>, engine: Arc<Engine>) {
+/// With two or more workers, worker 0 only captions: a job holds its worker for a whole
+/// recording, and captions must not wait behind one.
+async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
+    let captions_only = n == 0 && state.config.workers >= 2;
+    let mut recognizer = None;
     loop {
         if let Some(task) = state.live.next_caption_task() {
-            crate::live::caption(&state, &engine, task).await;
+            crate::live::caption(&state, &engine, &mut recognizer, task).await;
+            continue;
+        }
+        if captions_only {
+            let _ =
+                tokio::time::timeout(Duration::from_millis(250), state.jobs.wake.notified()).await;
             continue;
         }
         match claim(&state.db).await {

@@ -89,8 +89,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::spawn(async move {
         let threads = loader.config.threads;
         let loaded = tokio::task::spawn_blocking(move || {
-            courtscribe_transcriber::WhisperEngine::load(&model, threads)
-                .map(|whisper| jobs::Engine { whisper, model })
+            let whisper = courtscribe_transcriber::WhisperEngine::load(&model, threads)?;
+            let captions =
+                courtscribe_transcriber::WhisperEngine::load_for_short_windows(&model, threads)?;
+            Ok::<_, courtscribe_transcriber::Error>(jobs::Engine {
+                whisper,
+                captions,
+                model,
+            })
         })
         .await;
         match loaded {

@@ -31,6 +31,7 @@ use crate::AppState;
 use crate::auth::{Caller, SENDERS};
 use crate::error::ApiError;
 use crate::jobs::Engine;
+use courtscribe_transcriber::whisper::WhisperRecognizer;
 
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest binary frame accepted (8-byte sequence number + PCM).
@@ -823,9 +824,17 @@ impl Captioner {
     }
 }
 
-/// Decodes one caption task on a worker and publishes its segments.
-pub async fn caption(state: &Arc<AppState>, engine: &Arc<Engine>, task: CaptionTask) {
+/// Decodes one caption task on a worker and publishes its segments. `recognizer` is the worker's
+/// own decoding state on the caption engine, made on first use and kept (a state is ~150 MB of
+/// buffers: making one per caption costs time and leaves the allocator holding freed ones).
+pub async fn caption(
+    state: &Arc<AppState>,
+    engine: &Arc<Engine>,
+    recognizer: &mut Option<WhisperRecognizer>,
+    task: CaptionTask,
+) {
     let engine = engine.clone();
+    let mut kept = recognizer.take();
     let CaptionTask {
         hearing,
         session,
@@ -836,9 +845,12 @@ pub async fn caption(state: &Arc<AppState>, engine: &Arc<Engine>, task: CaptionT
         partial,
     } = task;
     let until = offset + samples.len() as f64 / 16_000.0;
-    let result = tokio::task::spawn_blocking(
-        move || -> Result<Vec<courtscribe_transcriber::Segment>, String> {
-            let mut recognizer = engine.whisper.recognizer().map_err(|e| e.to_string())?;
+    let result = tokio::task::spawn_blocking(move || {
+        let decoded = (|| -> Result<Vec<courtscribe_transcriber::Segment>, String> {
+            let recognizer = match &mut kept {
+                Some(r) => r,
+                None => kept.insert(engine.captions.recognizer().map_err(|e| e.to_string())?),
+            };
             let opts = courtscribe_transcriber::PipelineOptions {
                 language: match language.as_str() {
                     "auto" => courtscribe_transcriber::Language::Auto,
@@ -846,17 +858,17 @@ pub async fn caption(state: &Arc<AppState>, engine: &Arc<Engine>, task: CaptionT
                 },
                 ..Default::default()
             };
-            courtscribe_transcriber::pipeline::recognise(
-                &mut recognizer,
-                &samples,
-                &opts,
-                &mut |_| {},
-            )
-            .map(|r| r.segments)
-            .map_err(|e| e.to_string())
-        },
-    )
+            courtscribe_transcriber::pipeline::recognise(recognizer, &samples, &opts, &mut |_| {})
+                .map(|r| r.segments)
+                .map_err(|e| e.to_string())
+        })();
+        (kept, decoded)
+    })
     .await;
+    let result = result.map(|(kept, decoded)| {
+        *recognizer = kept;
+        decoded
+    });
     match result {
         Ok(Ok(segments)) if partial => {
             let (Some(first), Some(last)) = (segments.first(), segments.last()) else {

@@ -47,7 +47,8 @@ impl Default for Metrics {
             "PCM bytes received from stations",
             live_bytes.clone(),
         );
-        let caption_latency = Histogram::new([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0, 30.0]);
+        let caption_latency =
+            Histogram::new([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0, 30.0, 60.0, 120.0]);
         registry.register(
             "caption_latency_seconds",
             "From the end of a stretch of live speech to its caption",
