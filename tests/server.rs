@@ -653,7 +653,11 @@ async fn bad_input_gets_a_clear_4xx_and_nothing_is_half_written() {
     let (s, body) = admin.get("/api/cases").await;
     assert_eq!(s, 401, "{body}");
     let (s, body) = station.get("/api/auth/me").await;
-    assert_eq!((s, body["username"].as_str()), (200, Some("phong1")), "{body}");
+    assert_eq!(
+        (s, body["username"].as_str()),
+        (200, Some("phong1")),
+        "{body}"
+    );
     // Still healthy.
     assert_eq!(anon.get("/healthz").await.0, 200);
     assert_eq!(anon.get("/readyz").await.0, 200);
