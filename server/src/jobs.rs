@@ -87,17 +87,18 @@ pub fn start(state: &Arc<AppState>, engine: Arc<Engine>) {
     }
 }
 
-/// With two or more workers, worker 0 only captions: a job holds its worker for a whole
-/// recording, and captions must not wait behind one.
+/// With two or more workers, worker 0 keeps itself for captions while any station streams: a job
+/// holds its worker for a whole recording, and live captions must not wait behind one. With no
+/// live session it takes jobs like the others.
 async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
-    let captions_only = n == 0 && state.config.workers >= 2;
+    let reserved = n == 0 && state.config.workers >= 2;
     let mut recognizer = None;
     loop {
         if let Some(task) = state.live.next_caption_task() {
             crate::live::caption(&state, &engine, &mut recognizer, task).await;
             continue;
         }
-        if captions_only {
+        if reserved && state.metrics.live_sessions.get() > 0 {
             let _ =
                 tokio::time::timeout(Duration::from_millis(250), state.jobs.wake.notified()).await;
             continue;
