@@ -489,3 +489,105 @@ async fn an_unreachable_server_at_start_does_not_stop_the_recording() {
     assert!(left.is_empty(), "{left:?}");
     drop(server);
 }
+
+/// Issue 5 target, end to end: five microphones (each seat's voice on its own channel at full
+/// level, the other four bleeding in at -14 dB), replayed at 4× through a server `kill -9` and a
+/// 10 s network cut, end with the exact audio on the server and a transcript diarized by channel
+/// into five speakers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_five_microphone_hearing_at_4x_survives_an_outage_and_a_server_crash_into_five_speakers()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let seats = [
+        ("vi", "Phiên tòa hình sự sơ thẩm hôm nay bắt đầu."),
+        ("vi+f3", "Thư ký báo cáo các đương sự đều có mặt đầy đủ."),
+        ("vi+m3", "Kiểm sát viên đọc bản cáo trạng đối với bị cáo."),
+        ("en-us", "The defence lawyer asks the court for more time."),
+        (
+            "en-gb+f4",
+            "The defendant admits taking the money last year.",
+        ),
+    ];
+    let voices: Vec<PathBuf> = seats
+        .iter()
+        .enumerate()
+        .map(|(i, (voice, text))| common::speak(d, &format!("seat{i}"), voice, text))
+        .collect();
+    let quiet: Vec<PathBuf> = voices
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let out = d.join(format!("seat{i}_bleed.wav"));
+            common::run(Command::new("sox").arg(v).arg(&out).args(["vol", "0.2"]));
+            out
+        })
+        .collect();
+    let gap = common::silence(d, "gap", 0.8);
+    // Channel c: the turns one after another, seat c at full level and the others as bleed.
+    let channels: Vec<PathBuf> = (0..seats.len())
+        .map(|c| {
+            let mut parts = vec![gap.clone()];
+            for s in 0..seats.len() {
+                parts.push(if s == c {
+                    voices[s].clone()
+                } else {
+                    quiet[s].clone()
+                });
+                parts.push(gap.clone());
+            }
+            common::concat(d, &format!("ch{c}"), &parts)
+        })
+        .collect();
+    let input = d.join("room.wav");
+    common::run(Command::new("sox").arg("-M").args(&channels).arg(&input));
+    let secs = common::duration(&input);
+    assert!(secs <= 25.0, "the hearing lasts {secs} s");
+    let expected = common::server::wav_pcm_sha256(&input);
+
+    let (mut server, _admin, token, hearing) = courtroom(d).await;
+    let proxy = Proxy::start(server.base.trim_start_matches("http://"));
+    let spool = d.join("spool");
+    let mut agent = Agent::start(
+        &agent_args(&proxy.url(), &token, hearing, &spool, &input, 4.0),
+        &d.join("agent.log"),
+    );
+    agent.wait_for("connected", 20);
+    std::thread::sleep(Duration::from_secs(1));
+
+    server.kill9();
+    server.restart(); // same data folder, a new port
+    proxy.retarget(&server.base);
+    // The agent reconnects to the restarted server, then the network goes for 10 s.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while agent.log().matches("connected:").count() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    proxy.cut();
+    std::thread::sleep(Duration::from_secs(10));
+    proxy.restore();
+
+    assert!(agent.wait(60), "agent failed:\n{}", agent.log());
+    let log = agent.log();
+    // Lost once to the crash and once to the cut; back each time.
+    assert!(log.matches("connection lost").count() >= 2, "{log}");
+    assert!(log.matches("connected:").count() >= 3, "{log}");
+    let admin = server.admin().await;
+    assert_one_exact_recording(&admin, hearing, &expected, secs).await;
+
+    let t = admin.wait_transcript(hearing, 240).await;
+    let speakers = t["speakers"].as_array().unwrap();
+    assert_eq!(speakers.len(), 5, "{speakers:?}");
+    let mut chans: Vec<u64> = speakers
+        .iter()
+        .map(|s| s["channel"].as_u64().unwrap())
+        .collect();
+    chans.sort_unstable();
+    assert_eq!(chans, [0, 1, 2, 3, 4], "{speakers:?}");
+    let segments = t["segments"].as_array().unwrap();
+    assert!(!segments.is_empty(), "{t}");
+    assert!(
+        segments.iter().all(|s| s["speaker"].is_string()),
+        "every segment has a speaker: {segments:?}"
+    );
+}
