@@ -524,11 +524,13 @@ async fn a_five_microphone_hearing_at_4x_survives_an_outage_and_a_server_crash_i
         })
         .collect();
     let gap = common::silence(d, "gap", 0.8);
-    // Channel c: the turns one after another, seat c at full level and the others as bleed.
+    // Channel c: two rounds of turns, seat c at full level and the others as bleed. Two rounds
+    // (about 40 s, 10 s at 4×) leave the replay running well past the crash and the reconnect, so
+    // the outage always falls inside the session even on a busy machine.
     let channels: Vec<PathBuf> = (0..seats.len())
         .map(|c| {
             let mut parts = vec![gap.clone()];
-            for s in 0..seats.len() {
+            for s in (0..2).flat_map(|_| 0..seats.len()) {
                 parts.push(if s == c {
                     voices[s].clone()
                 } else {
@@ -542,7 +544,7 @@ async fn a_five_microphone_hearing_at_4x_survives_an_outage_and_a_server_crash_i
     let input = d.join("room.wav");
     common::run(Command::new("sox").arg("-M").args(&channels).arg(&input));
     let secs = common::duration(&input);
-    assert!(secs <= 25.0, "the hearing lasts {secs} s");
+    assert!(secs <= 50.0, "the hearing lasts {secs} s");
     let expected = common::server::wav_pcm_sha256(&input);
 
     let (mut server, _admin, token, hearing) = courtroom(d).await;
