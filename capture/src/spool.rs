@@ -267,17 +267,8 @@ impl Spool {
     }
 
     fn index(&self) -> std::io::Result<Vec<IndexLine>> {
-        let file = match File::open(self.dir.join("index.jsonl")) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
         // A line torn by a crash is ignored; the segment it described is indexed again on open.
-        Ok(BufReader::new(file)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str(&l).ok())
-            .collect())
+        read_jsonl(&self.dir.join("index.jsonl"))
     }
 
     /// Records a closed segment in the index (hashing its PCM), durably.
@@ -316,16 +307,7 @@ impl Spool {
 
     /// Every marker, in the order they were made.
     pub fn markers(&self) -> std::io::Result<Vec<Marker>> {
-        let file = match File::open(self.dir.join("markers.jsonl")) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        Ok(BufReader::new(file)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str(&l).ok())
-            .collect())
+        read_jsonl(&self.dir.join("markers.jsonl"))
     }
 
     pub fn add_marker(&self, marker: &Marker) -> std::io::Result<()> {
@@ -469,4 +451,19 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// The records of a JSON-lines file (none when it does not exist). A line torn by a crash, or
+/// otherwise unreadable, is skipped.
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<Vec<T>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect())
 }

@@ -53,7 +53,6 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::disable())
                 .get(list_recordings),
         )
-        .route("/api/recordings/{id}/audio", get(recording_audio))
         .route("/api/hearings/{id}/transcript", get(get_transcript))
         .route("/api/hearings/{id}/revisions", get(list_revisions))
         .route("/api/hearings/{id}/verify", get(verify))
@@ -104,7 +103,7 @@ async fn not_found() -> ApiError {
     paths(
         healthz, readyz, login, logout, me, create_user, list_users, create_courtroom, list_courtrooms,
         create_case, list_cases, get_case, create_hearing, get_hearing, upload_recording,
-        list_recordings, recording_audio, get_transcript, list_revisions, verify, captions, add_marker,
+        list_recordings, crate::workbench_api::media, get_transcript, list_revisions, verify, captions, add_marker,
         list_markers, search, audit_log,
         crate::minutes::put_transcript, crate::minutes::get_revision, crate::minutes::diff,
         crate::minutes::approve, crate::minutes::list_approvals, crate::minutes::add_amendment,
@@ -952,51 +951,6 @@ async fn list_recordings(
     .fetch_all(&state.db)
     .await?;
     Ok(Json(rows))
-}
-
-/// The stored audio file of a recording, as uploaded (for the workbench's player).
-#[utoipa::path(get, path = "/api/recordings/{id}/audio", params(("id" = i64, Path)),
-    responses((status = 200, content_type = "audio/*"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn recording_audio(
-    State(state): S,
-    caller: Caller,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Response> {
-    caller.require(READERS)?;
-    let (rel, codec): (String, String) =
-        sqlx::query_as("SELECT path, codec FROM recordings WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or_else(|| ApiError::not_found("recording", id))?;
-    let file = tokio::fs::File::open(state.data.join(&rel)).await?;
-    let mime = match extension_for(&codec) {
-        "wav" => "audio/wav",
-        "flac" => "audio/flac",
-        "mp3" => "audio/mpeg",
-        "ogg" => "audio/ogg",
-        "m4a" => "audio/mp4",
-        _ => "application/octet-stream",
-    };
-    let body = Body::from_stream(tokio_util_stream(file));
-    Ok(([(header::CONTENT_TYPE, mime)], body).into_response())
-}
-
-fn tokio_util_stream(
-    file: tokio::fs::File,
-) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
-    futures_util::stream::unfold(file, |mut f| async move {
-        use tokio::io::AsyncReadExt as _;
-        let mut buf = vec![0u8; 64 * 1024];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(buf), f))
-            }
-            Err(e) => Some((Err(e), f)),
-        }
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -579,7 +579,14 @@ async fn append(state: &AppState, s: &mut Session, frame: &[u8]) -> Result<u64, 
     s.next_seq = seq + 1;
     s.bytes = bytes;
     state.metrics.live_bytes.inc_by(pcm.len() as u64);
-    for task in s.captions.push(pcm, s.channels) {
+    let tasks = s.captions.push(pcm, s.channels);
+    queue_captions(state, s, tasks);
+    Ok(seq)
+}
+
+/// Hands the stretches the captioner cut to the workers, labelled with the session they belong to.
+fn queue_captions(state: &AppState, s: &Session, tasks: Vec<CaptionTask>) {
+    for task in tasks {
         state.live.push_task(CaptionTask {
             hearing: s.hearing,
             session: s.id.clone(),
@@ -588,7 +595,6 @@ async fn append(state: &AppState, s: &mut Session, frame: &[u8]) -> Result<u64, 
         });
         state.jobs.wake();
     }
-    Ok(seq)
 }
 
 /// Turns the session's PCM into a WAV recording of the hearing.
@@ -604,15 +610,8 @@ async fn finish(state: &AppState, s: &mut Session) -> Result<ServerMessage, ApiE
             "no audio was received in this session",
         ));
     }
-    for task in s.captions.flush() {
-        state.live.push_task(CaptionTask {
-            hearing: s.hearing,
-            session: s.id.clone(),
-            language: s.language.clone(),
-            ..task
-        });
-        state.jobs.wake();
-    }
+    let tasks = s.captions.flush();
+    queue_captions(state, s, tasks);
     let raw = live_dir(&state.data).join(format!("{}.pcm", s.id));
     let rel = format!("recordings/h{}/live-{}.wav", s.hearing, s.id);
     let dst = state.data.join(&rel);

@@ -19,14 +19,19 @@ use crate::auth::{Caller, READERS};
 use crate::error::{ApiError, ApiPath, ApiResult};
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/recordings/{id}/media", get(media))
+    Router::new().route("/api/recordings/{id}/audio", get(media))
 }
 
 /// Bytes sent per chunk of a response body.
 const CHUNK_BYTES: usize = 64 * 1024;
 
-/// The recording's stored file, whole (200) or one byte range (206).
-async fn media(
+/// The recording's stored file, as uploaded, whole (200) or one byte range (206): what the
+/// workbench's player plays and seeks in.
+#[utoipa::path(get, path = "/api/recordings/{id}/audio", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "audio/*"), (status = 206, content_type = "audio/*"),
+        (status = 404, body = crate::api::ErrorBody), (status = 416, body = crate::api::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn media(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,

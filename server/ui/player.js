@@ -42,7 +42,7 @@ export class Player extends EventTarget {
       const rate = this.audio.playbackRate;
       this.current = k;
       this.pendingSeek = at;
-      this.audio.src = withToken(`/api/recordings/${part.id}/media`);
+      this.audio.src = withToken(`/api/recordings/${part.id}/audio`);
       this.audio.playbackRate = rate;
       this.audio.defaultPlaybackRate = rate;
     } else {
