@@ -59,7 +59,7 @@ impl Default for Config {
             login_attempts_per_minute: 10,
             court_name: "Tòa án nhân dân".into(),
             courtroom_name: "Phòng xử án số 1".into(),
-            caption_pause_secs: 0.6,
+            caption_pause_secs: 0.4,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! claimed atomically by one worker, its result committed in one transaction with the revision
 //! it produces (`revisions.job_id` is unique), so a job that is interrupted by `kill -9` is simply
 //! claimed again after the restart and can never add its segments twice. Live hearings' jobs have a
-//! higher priority than uploads, and live caption windows go before any job.
+//! higher priority than uploads, and live caption windows go before any job: a worker decodes the
+//! captions waiting between two windows of the recording it transcribes.
 //!
 //! All workers share one loaded model ([`Engine`]); each decodes with its own whisper state.
 
@@ -12,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use courtscribe_models::InstalledModel;
+use courtscribe_transcriber::whisper::WhisperRecognizer;
 use courtscribe_transcriber::{
     Language, PipelineOptions, TranscribeOptions, Transcript, WhisperEngine,
 };
@@ -95,7 +97,15 @@ async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
     let mut recognizer = None;
     loop {
         if let Some(task) = state.live.next_caption_task() {
-            crate::live::caption(&state, &engine, &mut recognizer, task).await;
+            let (s, e, mut kept) = (state.clone(), engine.clone(), recognizer.take());
+            let decoded = tokio::task::spawn_blocking(move || {
+                crate::live::caption(&s, &e, &mut kept, task);
+                kept
+            });
+            match decoded.await {
+                Ok(kept) => recognizer = kept,
+                Err(e) => tracing::error!("caption worker crashed: {e}"),
+            }
             continue;
         }
         if reserved && state.metrics.live_sessions.get() > 0 {
@@ -104,7 +114,7 @@ async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
             continue;
         }
         match claim(&state.db).await {
-            Ok(Some(job)) => run(&state, &engine, job).await,
+            Ok(Some(job)) => run(&state, &engine, &mut recognizer, job).await,
             Ok(None) => {
                 let _ =
                     tokio::time::timeout(Duration::from_secs(1), state.jobs.wake.notified()).await;
@@ -135,7 +145,14 @@ async fn claim(db: &SqlitePool) -> sqlx::Result<Option<Claimed>> {
     .await
 }
 
-async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
+/// Runs one job. Between the windows of the recording the worker decodes any caption waiting
+/// (with `recognizer`, its caption state): a long job must not hold back live captions.
+async fn run(
+    state: &Arc<AppState>,
+    engine: &Arc<Engine>,
+    recognizer: &mut Option<WhisperRecognizer>,
+    job: Claimed,
+) {
     if job.attempts > MAX_ATTEMPTS {
         let why = format!("gave up after {MAX_ATTEMPTS} interrupted attempts");
         finish_failed(&state.db, job.id, &why).await;
@@ -160,13 +177,24 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
     let path = state.data.join(&rel);
     let diarize = state.config.diarize;
     let engine = engine.clone();
-    let progress_state = state.clone();
+    let worker_state = state.clone();
     let job_id = job.id;
+    let mut kept = recognizer.take();
     let result = tokio::task::spawn_blocking(move || {
-        let progress = move |f: f64| progress_state.jobs.set_progress(job_id, Some(f));
-        transcribe_file(&engine, &path, &rel, &language, diarize, progress)
+        let progress = |f: f64| {
+            worker_state.jobs.set_progress(job_id, Some(f));
+            while let Some(task) = worker_state.live.next_caption_task() {
+                crate::live::caption(&worker_state, &engine, &mut kept, task);
+            }
+        };
+        let result = transcribe_file(&engine, &path, &rel, &language, diarize, progress);
+        (result, kept)
     })
-    .await;
+    .await
+    .map(|(result, kept)| {
+        *recognizer = kept;
+        result
+    });
     state.jobs.set_progress(job.id, None);
     match result {
         Ok(Ok(transcript)) => {

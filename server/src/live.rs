@@ -42,12 +42,15 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 const RECENT_CAPTIONS: usize = 200;
 /// A stretch of speech is captioned at the latest when it is this long, pause or not: a caption
 /// cannot appear before its stretch is cut, so this bounds the latency of continuous speech.
-const MAX_CAPTION_WINDOW_SECS: f64 = 10.0;
+const MAX_CAPTION_WINDOW_SECS: f64 = 6.0;
 /// Past this length a stretch is also cut at a short pause (a breath between sentences).
-const BREATH_CUT_AFTER_SECS: f64 = 4.0;
+const BREATH_CUT_AFTER_SECS: f64 = 1.5;
 const BREATH_SECS: f64 = 0.25;
+/// How often the captioner looks for a pause (seconds of audio): each look adds up to this much
+/// to a caption's latency.
+const LOOK_EVERY_SECS: f64 = 0.2;
 /// While someone is still speaking, a partial caption at most this often (seconds of audio).
-const PARTIAL_EVERY_SECS: f64 = 2.0;
+const PARTIAL_EVERY_SECS: f64 = 3.0;
 /// A partial caption not started within this time is not worth decoding any more.
 const MAX_PARTIAL_WAIT: Duration = Duration::from_secs(2);
 
@@ -732,8 +735,7 @@ impl Captioner {
                     .sum::<f32>()
                     * scale
             }));
-        // Look twice a second at most.
-        if self.pending.len() < self.looked_at + self.rate as usize / 2 {
+        if self.pending.len() < self.looked_at + (LOOK_EVERY_SECS * f64::from(self.rate)) as usize {
             return Vec::new();
         }
         self.looked_at = self.pending.len();
@@ -823,17 +825,17 @@ impl Captioner {
     }
 }
 
-/// Decodes one caption task on a worker and publishes its segments. `recognizer` is the worker's
-/// own decoding state on the caption engine, made on first use and kept (a state is ~150 MB of
-/// buffers: making one per caption costs time and leaves the allocator holding freed ones).
-pub async fn caption(
-    state: &Arc<AppState>,
-    engine: &Arc<Engine>,
+/// Decodes one caption task and publishes its segments. Blocking: runs on a worker's blocking
+/// thread, between the windows of a job too (live work goes before batch work). `recognizer` is
+/// the worker's own decoding state on the caption engine, made on first use and kept (a state is
+/// ~150 MB of buffers: making one per caption costs time and leaves the allocator holding freed
+/// ones).
+pub fn caption(
+    state: &AppState,
+    engine: &Engine,
     recognizer: &mut Option<WhisperRecognizer>,
     task: CaptionTask,
 ) {
-    let engine = engine.clone();
-    let mut kept = recognizer.take();
     let CaptionTask {
         hearing,
         session,
@@ -844,32 +846,24 @@ pub async fn caption(
         partial,
     } = task;
     let until = offset + samples.len() as f64 / 16_000.0;
-    let result = tokio::task::spawn_blocking(move || {
-        let decoded = (|| -> Result<Vec<courtscribe_transcriber::Segment>, String> {
-            let recognizer = match &mut kept {
-                Some(r) => r,
-                None => kept.insert(engine.captions.recognizer().map_err(|e| e.to_string())?),
-            };
-            let opts = courtscribe_transcriber::PipelineOptions {
-                language: match language.as_str() {
-                    "auto" => courtscribe_transcriber::Language::Auto,
-                    code => courtscribe_transcriber::Language::Fixed(code.to_string()),
-                },
-                ..Default::default()
-            };
-            courtscribe_transcriber::pipeline::recognise(recognizer, &samples, &opts, &mut |_| {})
-                .map(|r| r.segments)
-                .map_err(|e| e.to_string())
-        })();
-        (kept, decoded)
-    })
-    .await;
-    let result = result.map(|(kept, decoded)| {
-        *recognizer = kept;
-        decoded
-    });
-    match result {
-        Ok(Ok(segments)) if partial => {
+    let decoded = (|| -> Result<Vec<courtscribe_transcriber::Segment>, String> {
+        let recognizer = match recognizer {
+            Some(r) => r,
+            None => recognizer.insert(engine.captions.recognizer().map_err(|e| e.to_string())?),
+        };
+        let opts = courtscribe_transcriber::PipelineOptions {
+            language: match language.as_str() {
+                "auto" => courtscribe_transcriber::Language::Auto,
+                code => courtscribe_transcriber::Language::Fixed(code.to_string()),
+            },
+            ..Default::default()
+        };
+        courtscribe_transcriber::pipeline::recognise(recognizer, &samples, &opts, &mut |_| {})
+            .map(|r| r.segments)
+            .map_err(|e| e.to_string())
+    })();
+    match decoded {
+        Ok(segments) if partial => {
             let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
                 return;
             };
@@ -888,7 +882,7 @@ pub async fn caption(
                 },
             );
         }
-        Ok(Ok(segments)) => {
+        Ok(segments) => {
             state.live.set_final_until(&session, until);
             for seg in segments {
                 state.live.publish(
@@ -907,7 +901,6 @@ pub async fn caption(
                 .caption_latency
                 .observe(cut_at.elapsed().as_secs_f64());
         }
-        Ok(Err(e)) => tracing::warn!(hearing, "caption failed: {e}"),
-        Err(e) => tracing::error!(hearing, "caption worker crashed: {e}"),
+        Err(e) => tracing::warn!(hearing, "caption failed: {e}"),
     }
 }
