@@ -1179,32 +1179,133 @@ async fn minutes_are_corrected_approved_frozen_and_amended() {
         (Some("thuky"), amend["text"].as_str())
     );
 
+    // Amendments are co-signed by the other of the two: the judge signs the clerk's, the clerk
+    // the judge's; never by the author's own role, never twice.
+    let first = list[0]["id"].as_i64().unwrap();
+    assert_eq!(list[0]["author_role"], "secretary", "{list}");
+    assert!(list[0]["signature"].is_null(), "{list}");
+    let sign = |n: i64| format!("{h}/amendments/{n}/sign");
+    let (s, body) = clerk.post_json(&sign(first), &json!({})).await;
+    assert_eq!(s, 403, "the clerk cannot co-sign her own amendment: {body}");
+    assert_eq!(reviewer.post_json(&sign(first), &json!({})).await.0, 403);
+    assert_eq!(
+        judge.post_json(&sign(first + 1000), &json!({})).await.0,
+        404
+    );
+    assert_eq!(
+        judge
+            .post_json(
+                &format!("/api/hearings/{}/amendments/{first}/sign", hearing + 1000),
+                &json!({})
+            )
+            .await
+            .0,
+        404
+    );
+    let (s, signed) = judge.post_json(&sign(first), &json!({})).await;
+    assert_eq!(
+        (s, signed["username"].as_str()),
+        (201, Some("chutoa")),
+        "{signed}"
+    );
+    let (s, body) = judge.post_json(&sign(first), &json!({})).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body["error"].is_string());
+    let by_judge = json!({"text": "Đính chính: phiên tòa kết thúc lúc 11 giờ 30 phút"});
+    let (s, created) = judge.post_json(&format!("{h}/amendments"), &by_judge).await;
+    assert_eq!(s, 201);
+    let second = created["id"].as_i64().unwrap();
+    assert_eq!(judge.post_json(&sign(second), &json!({})).await.0, 403);
+    assert_eq!(clerk.post_json(&sign(second), &json!({})).await.0, 201);
+    let (_, list) = reviewer.get(&format!("{h}/amendments")).await;
+    let signers: Vec<(&str, &str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["author_role"].as_str().unwrap(),
+                a["signature"]["username"].as_str().unwrap(),
+                a["signature"]["role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        signers,
+        [
+            ("secretary", "chutoa", "judge"),
+            ("judge", "thuky", "secretary")
+        ]
+    );
+
     // Exports.
-    let resp = reviewer
-        .http
-        .get(server.url(&format!("{h}/export?format=docx")))
-        .bearer_auth(reviewer.token.as_ref().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let export = |format: &str| {
+        reviewer
+            .http
+            .get(server.url(&format!("{h}/export?format={format}")))
+            .bearer_auth(reviewer.token.as_ref().unwrap())
+            .send()
+    };
+    let resp = export("docx").await.unwrap();
     assert_eq!(resp.status(), 200);
     let bytes = resp.bytes().await.unwrap().to_vec();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut xml = String::new();
     std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
         .unwrap();
-    for needle in [
+    let needles = [
         "BIÊN BẢN PHIÊN TÒA",
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
         "12/2026/HS-ST",
         "Nguyễn Văn Ân",
         "Chủ tọa phiên tòa",
         "Bổ sung: bị cáo xin vắng mặt buổi chiều",
+        "đã ký xác nhận bởi Chủ tọa phiên tòa chutoa",
+        "đã ký xác nhận bởi Thư ký phiên tòa thuky",
         "THƯ KÝ PHIÊN TÒA",
         "đã phê duyệt: chutoa",
-    ] {
+    ];
+    for needle in needles {
         assert!(xml.contains(needle), "DOCX lacks {needle:?}");
     }
+
+    // The same minutes as an A4 PDF, read back with poppler's pdftotext.
+    let resp = export("pdf").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let pdf = resp.bytes().await.unwrap().to_vec();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(
+        pdf.len() < 100_000,
+        "{} bytes: the fonts must be subset",
+        pdf.len()
+    );
+    let text = common::pdf_text(&pdf, d);
+    for needle in needles.iter().chain(&[
+        "Đính chính: phiên tòa kết thúc lúc 11 giờ 30 phút",
+        "Trang 1/1",
+    ]) {
+        assert!(text.contains(needle), "PDF lacks {needle:?}:\n{text}");
+    }
+    let place = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("PDF lacks {needle:?}:\n{text}"))
+    };
+    assert!(
+        place("Độc lập - Tự do - Hạnh phúc") < place("BIÊN BẢN PHIÊN TÒA")
+            && place("BIÊN BẢN PHIÊN TÒA") < place("DIỄN BIẾN PHIÊN TÒA")
+            && place("DIỄN BIẾN PHIÊN TÒA") < place("Nguyễn Văn Ân")
+            && place("Nguyễn Văn Ân") < place("SỬA ĐỔI, BỔ SUNG BIÊN BẢN")
+            && place("Bổ sung: bị cáo") < place("Đính chính: phiên tòa kết thúc")
+            && place("Đính chính: phiên tòa kết thúc") < place("THƯ KÝ PHIÊN TÒA"),
+        "the PDF's parts are out of order:\n{text}"
+    );
+    // JSON carries the co-signatures too.
+    let (s, j) = reviewer.get(&format!("{h}/export?format=json")).await;
+    assert_eq!(s, 200);
+    assert_eq!(j["amendments"][1]["signature"]["username"], "thuky", "{j}");
+
     let (s, vtt) = reviewer.get(&format!("{h}/export?format=vtt")).await;
     assert_eq!(s, 200);
     assert!(
@@ -1213,12 +1314,40 @@ async fn minutes_are_corrected_approved_frozen_and_amended() {
             .contains("<v CHU_TOA>Bị cáo Nguyễn Văn Ân"),
         "{vtt}"
     );
-    assert_eq!(reviewer.get(&format!("{h}/export?format=pdf")).await.0, 400);
+    let (s, body) = reviewer.get(&format!("{h}/export?format=odt")).await;
+    assert_eq!(s, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("docx or pdf"),
+        "{body}"
+    );
 
+    // recordings, ASR and edit revisions, two approvals, two amendments, two co-signatures
     let (_, v) = reviewer.get(&format!("{h}/verify")).await;
     assert_eq!(
         (v["ok"].as_bool(), v["entries"].as_i64()),
-        (Some(true), Some(6)),
+        (Some(true), Some(9)),
+        "{v}"
+    );
+    // A co-signature rewritten behind the server's back is caught.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        server.data.join("courtscribe.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE amendment_signatures SET user_id = (SELECT id FROM users WHERE username = 'phuctham') WHERE amendment_id = ?")
+        .bind(first)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let (_, v) = reviewer.get(&format!("{h}/verify")).await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("amendment_signature"),
         "{v}"
     );
 }

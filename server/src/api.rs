@@ -107,7 +107,7 @@ async fn not_found() -> ApiError {
         list_markers, search, audit_log,
         crate::minutes::put_transcript, crate::minutes::get_revision, crate::minutes::diff,
         crate::minutes::approve, crate::minutes::list_approvals, crate::minutes::add_amendment,
-        crate::minutes::list_amendments, crate::minutes::export
+        crate::minutes::list_amendments, crate::minutes::sign_amendment, crate::minutes::export
     ),
     components(schemas(ErrorBody, Role)),
     modifiers(&BearerAuth)

@@ -1,6 +1,7 @@
-//! Tamper evidence. Per hearing, an append-only chain of entries, one per stored recording and per
-//! transcript revision. Each entry holds the sha256 of its content (the audio file's bytes, the
-//! revision's JSON text) and the hash of the previous entry; its own hash covers all of that.
+//! Tamper evidence. Per hearing, an append-only chain of entries, one per stored recording,
+//! transcript revision, approval, amendment and amendment co-signature. Each entry holds the sha256
+//! of its content (the audio file's bytes, the revision's JSON text, who signed what in which
+//! capacity, the amendment's text) and the hash of the previous entry; its own hash covers all of that.
 //! [`verify`] recomputes everything from the stored bytes: a changed byte in an audio file or a
 //! revision, a removed or reordered entry, or an edited entry all show up as problems.
 //!
@@ -22,6 +23,7 @@ pub enum Kind {
     Revision,
     Approval,
     Amendment,
+    AmendmentSignature,
 }
 
 impl Kind {
@@ -31,6 +33,7 @@ impl Kind {
             Kind::Revision => "revision",
             Kind::Approval => "approval",
             Kind::Amendment => "amendment",
+            Kind::AmendmentSignature => "amendment_signature",
         }
     }
 }
@@ -178,6 +181,7 @@ pub async fn verify(db: &SqlitePool, data: &Path, hearing: i64) -> sqlx::Result<
                 text.map(|t| sha256_hex(t.as_bytes()))
                     .ok_or_else(|| format!("amendment {} is missing from the database", e.ref_id))
             }
+            "amendment_signature" => amendment_signature_sha256(db, hearing, e.ref_id).await?,
             other => Err(format!("unknown entry kind `{other}`")),
         };
         match actual {
@@ -252,6 +256,25 @@ async fn approval_sha256(
     Ok(row
         .map(|(rev, user, role)| crate::minutes::approval_sha256(rev, user, &role))
         .ok_or_else(|| format!("approval {id} is missing from the database")))
+}
+
+async fn amendment_signature_sha256(
+    db: &SqlitePool,
+    hearing: i64,
+    id: i64,
+) -> sqlx::Result<Result<String, String>> {
+    let row: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT amendment_id, user_id, role FROM amendment_signatures WHERE id = ? AND hearing_id = ?",
+    )
+    .bind(id)
+    .bind(hearing)
+    .fetch_optional(db)
+    .await?;
+    Ok(row
+        .map(|(amendment, user, role)| {
+            crate::minutes::amendment_signature_sha256(amendment, user, &role)
+        })
+        .ok_or_else(|| format!("amendment signature {id} is missing from the database")))
 }
 
 async fn revision_sha256(

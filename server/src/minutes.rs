@@ -1,7 +1,8 @@
 //! The minutes (biên bản phiên tòa) as people work on them: saving a corrected transcript as a new
 //! revision, comparing revisions, the presiding judge's approval that freezes them (the clerk
-//! co-signs), amendments appended after approval, and exports (JSON, SRT, WebVTT, DOCX).
-//! Every write is a new row hashed into the hearing's chain; nothing is edited in place.
+//! co-signs), amendments appended after approval and co-signed by the other of the two (the clerk
+//! for the presiding judge's, the judge for the clerk's), and exports (JSON, SRT, WebVTT, DOCX,
+//! PDF). Every write is a new row hashed into the hearing's chain; nothing is edited in place.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use crate::api::{Created, ErrorBody};
 use crate::auth::{Caller, READERS, Role};
 use crate::chain;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::minutes_doc::{Minutes, docx, pdf};
 
 type S = State<Arc<AppState>>;
 
@@ -39,6 +41,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/api/hearings/{id}/amendments",
             post(add_amendment).get(list_amendments),
+        )
+        .route(
+            "/api/hearings/{id}/amendments/{amendment}/sign",
+            post(sign_amendment),
         )
         .route("/api/hearings/{id}/export", get(export))
 }
@@ -363,15 +369,29 @@ pub struct NewAmendment {
     text: String,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Amendment {
-    id: i64,
-    text: String,
-    author: String,
-    created_at: String,
+    pub id: i64,
+    pub text: String,
+    pub author: String,
+    /// The capacity the author wrote it in: `judge` or `secretary`.
+    pub author_role: String,
+    pub created_at: String,
+    /// The other role's co-signature (the clerk's for a judge's amendment, the presiding judge's
+    /// for the clerk's); null until signed.
+    pub signature: Option<Signature>,
 }
 
-/// Appends an amendment to approved minutes (secretaries and judges).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Signature {
+    pub username: String,
+    /// `judge` or `secretary`.
+    pub role: String,
+    pub created_at: String,
+}
+
+/// Appends an amendment to approved minutes (secretaries and judges); it then awaits the other
+/// role's co-signature (`POST …/amendments/{amendment}/sign`).
 #[utoipa::path(post, path = "/api/hearings/{id}/amendments", params(("id" = i64, Path)), request_body = NewAmendment,
     responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn add_amendment(
@@ -392,11 +412,13 @@ pub async fn add_amendment(
     }
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let amendment: i64 = sqlx::query_scalar(
-        "INSERT INTO amendments (hearing_id, text, author_id, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO amendments (hearing_id, text, author_id, author_role, created_at)
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(id)
     .bind(&text)
     .bind(caller.id)
+    .bind(caller.role.as_str())
     .bind(crate::db::now())
     .fetch_one(&mut *tx)
     .await?;
@@ -425,19 +447,121 @@ pub async fn list_amendments(
     Ok(Json(amendments(&state, id).await?))
 }
 
+type AmendmentRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 async fn amendments(state: &AppState, id: i64) -> sqlx::Result<Vec<Amendment>> {
-    sqlx::query_as(
-        "SELECT a.id, a.text, u.username AS author, a.created_at FROM amendments a JOIN users u ON u.id = a.author_id
+    let rows: Vec<AmendmentRow> = sqlx::query_as(
+        "SELECT a.id, a.text, u.username, a.author_role, a.created_at, su.username, s.role, s.created_at
+         FROM amendments a JOIN users u ON u.id = a.author_id
+         LEFT JOIN amendment_signatures s ON s.amendment_id = a.id
+         LEFT JOIN users su ON su.id = s.user_id
          WHERE a.hearing_id = ? ORDER BY a.id",
     )
     .bind(id)
     .fetch_all(&state.db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, text, author, author_role, created_at, signer, role, signed_at)| Amendment {
+                id,
+                text,
+                author,
+                author_role,
+                created_at,
+                signature: signer
+                    .zip(role)
+                    .zip(signed_at)
+                    .map(|((username, role), created_at)| Signature {
+                        username,
+                        role,
+                        created_at,
+                    }),
+            },
+        )
+        .collect())
+}
+
+/// Co-signs an amendment: the clerk signs the presiding judge's, the judge signs the clerk's (403
+/// for the author's own role, 409 once signed). The signature is chained like the amendment.
+#[utoipa::path(post, path = "/api/hearings/{id}/amendments/{amendment}/sign",
+    params(("id" = i64, Path), ("amendment" = i64, Path, description = "the amendment's id")),
+    responses((status = 201, body = Signature), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn sign_amendment(
+    State(state): S,
+    caller: Caller,
+    ApiPath((id, amendment)): ApiPath<(i64, i64)>,
+) -> ApiResult<(StatusCode, Json<Signature>)> {
+    caller.require(EDITORS)?;
+    hearing_exists(&state, id).await?;
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let author_role: String =
+        sqlx::query_scalar("SELECT author_role FROM amendments WHERE id = ? AND hearing_id = ?")
+            .bind(amendment)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("amendment", amendment))?;
+    if author_role == caller.role.as_str() {
+        return Err(ApiError::forbidden(match caller.role {
+            Role::Judge => "the presiding judge wrote this amendment; the clerk co-signs it",
+            _ => "the clerk wrote this amendment; the presiding judge co-signs it",
+        }));
+    }
+    let at = crate::db::now();
+    let signature: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO amendment_signatures (amendment_id, hearing_id, user_id, role, created_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(amendment)
+    .bind(id)
+    .bind(caller.id)
+    .bind(caller.role.as_str())
+    .bind(&at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let signature =
+        signature.ok_or_else(|| ApiError::conflict("this amendment is already co-signed"))?;
+    let sha = amendment_signature_sha256(amendment, caller.id, caller.role.as_str());
+    chain::append(
+        &mut tx,
+        id,
+        chain::Kind::AmendmentSignature,
+        signature,
+        &sha,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Signature {
+            username: caller.username,
+            role: caller.role.as_str().into(),
+            created_at: at,
+        }),
+    ))
+}
+
+/// What an amendment signature's chain entry vouches for: which amendment, by whom, in which
+/// capacity.
+pub fn amendment_signature_sha256(amendment: i64, user: i64, role: &str) -> String {
+    chain::sha256_hex(format!("amendment-signature\n{amendment}\n{user}\n{role}").as_bytes())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ExportQuery {
-    /// json, srt, vtt or docx.
+    /// json, srt, vtt, docx or pdf.
     format: String,
 }
 
@@ -497,27 +621,27 @@ pub async fn export(
             "vtt",
             transcript.render(OutputFormat::Vtt).into_bytes(),
         ),
-        "docx" => {
-            let doc = crate::docx::Minutes::load(
-                &state,
-                id,
-                transcript,
-                amendments
-                    .into_iter()
-                    .map(|a| (a.author, a.created_at, a.text))
-                    .collect(),
-            )
-            .await?;
-            let bytes = doc.render().map_err(ApiError::internal)?;
-            file(
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                "docx",
-                bytes,
-            )
+        "docx" | "pdf" => {
+            let doc = Minutes::load(&state, id, transcript, amendments).await?;
+            let blocks = doc.blocks();
+            if q.format == "pdf" {
+                let title = doc.title();
+                let bytes = tokio::task::spawn_blocking(move || pdf::render(&blocks, &title))
+                    .await
+                    .map_err(ApiError::internal)?
+                    .map_err(ApiError::internal)?;
+                file("application/pdf", "pdf", bytes)
+            } else {
+                file(
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    "docx",
+                    docx::render(&blocks).map_err(ApiError::internal)?,
+                )
+            }
         }
         other => {
             return Err(ApiError::bad_request(format!(
-                "format `{other}` is not offered; use json, srt, vtt or docx"
+                "format `{other}` is not offered; use json, srt, vtt, docx or pdf"
             )));
         }
     })

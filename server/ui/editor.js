@@ -248,7 +248,7 @@ class HearingView {
     const loaded = performance.now();
     this.notes = this.loadNotes();
     this.build();
-    // How long the transcript took to show once it had arrived (the browser test reads it).
+    // How long the transcript took to show once it had arrived (benches/workbench_render.rs reads it).
     document.body.dataset.renderMs = String(Math.round(performance.now() - loaded));
     document.addEventListener('keydown', this.onKey, true);
     window.addEventListener('beforeunload', this.onUnload);
@@ -1150,7 +1150,7 @@ class HearingView {
       },
     }, name);
     return h('div', {},
-      h('div', { class: 'row wrap' }, link('docx', 'DOCX (biên bản)'), link('srt', 'SRT'), link('vtt', 'WebVTT'), link('json', 'JSON')),
+      h('div', { class: 'row wrap' }, link('docx', 'DOCX (biên bản)'), link('pdf', 'PDF (biên bản)'), link('srt', 'SRT'), link('vtt', 'WebVTT'), link('json', 'JSON')),
       h('p', { class: 'muted' }, 'Bản đã phê duyệt (nếu có), kèm các đính chính.'));
   }
 
@@ -1313,10 +1313,22 @@ class HearingView {
 
   renderAmendments() {
     const box = this.amendBox;
-    const items = this.amendments.map((a, k) =>
-      h('li', { class: 'amendment' },
-        h('p', { class: 'by' }, `Đính chính ${k + 1} — ${a.author}, ${when(a.created_at)}`),
-        h('p', { class: 'text' }, a.text)));
+    const capacity = (role) => (role === 'judge' ? 'Chủ tọa' : 'Thư ký');
+    const items = this.amendments.map((a, k) => {
+      // The other of the two signs: the clerk a judge's amendment, the judge a clerk's.
+      const signer = a.author_role === 'judge' ? 'secretary' : 'judge';
+      const status = a.signature
+        ? h('p', { class: 'cosign signed' }, `✓ Đã ký xác nhận bởi ${capacity(a.signature.role)} ${a.signature.username}, ${when(a.signature.created_at)}`)
+        : h('p', { class: 'cosign' }, `Chưa ký xác nhận — chờ ${capacity(signer).toLowerCase()} ký`,
+          this.s.role === signer
+            ? h('button', { type: 'button', class: 'primary', id: `sign-amendment-${a.id}`, onclick: () => this.signAmendment(a.id) },
+              `Ký xác nhận (${capacity(signer).toLowerCase()})`)
+            : null);
+      return h('li', { class: 'amendment' },
+        h('p', { class: 'by' }, `Đính chính ${k + 1} — ${capacity(a.author_role)} ${a.author}, ${when(a.created_at)}`),
+        h('p', { class: 'text' }, a.text),
+        status);
+    });
     let form = null;
     if (this.approved && this.isEditor) {
       const text = h('textarea', { id: 'amendment-text', rows: '2', required: true });
@@ -1343,6 +1355,17 @@ class HearingView {
         : h('p', { class: 'muted' }, this.approved ? 'Chưa có đính chính.' : 'Trước khi phê duyệt, sửa trực tiếp trong biên bản; sau khi phê duyệt, mọi sửa đổi được ghi thành đính chính ở đây.'),
       form);
     box.hidden = !this.approved && !items.length;
+  }
+
+  async signAmendment(id) {
+    try {
+      await api(`${this.base}/amendments/${id}/sign`, { method: 'POST', body: {} });
+      this.amendments = await get(`${this.base}/amendments`);
+      this.renderAmendments();
+      toast('Đã ký xác nhận đính chính.');
+    } catch (x) {
+      toast(`Không ký xác nhận được: ${x.message}`, 'error');
+    }
   }
 
   // -------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod server;
+pub mod ui;
 pub mod wer;
 
 use std::path::{Path, PathBuf};
@@ -151,4 +152,21 @@ pub fn turns(json: &Path) -> Vec<Turn> {
             text: t["text"].as_str().unwrap().to_string(),
         })
         .collect()
+}
+
+/// The text of a PDF as poppler's `pdftotext` reads it (reading order, UTF-8), with every run of
+/// whitespace (line and page breaks included) turned into one space so phrases can be searched
+/// across wrapped lines.
+pub fn pdf_text(pdf: &[u8], dir: &Path) -> String {
+    let file = dir.join("minutes-read-back.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = run(Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&file)
+        .arg("-"));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

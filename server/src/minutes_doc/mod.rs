@@ -1,15 +1,21 @@
-//! The minutes as a Word document in the customary layout of a "BIÊN BẢN PHIÊN TÒA": court and
-//! national motto, title, case, time and place, the panel and participants, the hearing's
-//! developments in order with times and speakers, markers, amendments, and the signature blocks of
-//! the clerk and the presiding judge. Written with docx-rs.
+//! The minutes as a document in the customary layout of a "BIÊN BẢN PHIÊN TÒA": court and
+//! national motto (Quốc hiệu và tiêu ngữ), title, case, time and place, the panel and
+//! participants, the hearing's developments in order with times and speakers, markers,
+//! amendments with their co-signatures, and the signature blocks of the clerk and the presiding
+//! judge.
+//!
+//! The layout is written once: [`Minutes::blocks`] turns the hearing's record into a neutral list
+//! of [`Block`]s, and the two renderers only walk it — [`docx`] (docx-rs) and [`pdf`] (krilla,
+//! with DejaVu Serif embedded and subset, so the server needs no system font).
 
-use std::io::Cursor;
+pub mod docx;
+pub mod pdf;
 
 use courtscribe_transcriber::Transcript;
-use docx_rs::{AlignmentType, Docx, Paragraph, Run};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::minutes::Amendment;
 
 /// Vietnamese names of the role codes used in room profiles and participant lists.
 pub fn role_label(code: &str) -> Option<&'static str> {
@@ -30,6 +36,75 @@ pub fn role_label(code: &str) -> Option<&'static str> {
     })
 }
 
+/// The capacity in which a user (by server role) signs the minutes.
+pub fn signer_label(role: &str) -> &'static str {
+    match role {
+        "judge" => "Chủ tọa phiên tòa",
+        _ => "Thư ký phiên tòa",
+    }
+}
+
+/// A piece of text in one style.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub text: String,
+    pub bold: bool,
+    pub italic: bool,
+    pub underline: bool,
+}
+
+impl Run {
+    fn plain(text: impl Into<String>) -> Run {
+        Run {
+            text: text.into(),
+            bold: false,
+            italic: false,
+            underline: false,
+        }
+    }
+    fn bold(text: impl Into<String>) -> Run {
+        Run {
+            bold: true,
+            ..Run::plain(text)
+        }
+    }
+    fn italic(text: impl Into<String>) -> Run {
+        Run {
+            italic: true,
+            ..Run::plain(text)
+        }
+    }
+}
+
+/// One block of the document, top to bottom.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// A paragraph, wrapped to the page width.
+    Paragraph { runs: Vec<Run>, centred: bool },
+    /// The document's title, centred and larger.
+    Title(String),
+    /// A section heading (bold; kept with the lines after it).
+    Heading(String),
+    /// An empty line.
+    Space,
+    /// Signature blocks side by side: (capacity, the line under it).
+    Signatures(Vec<(String, String)>),
+}
+
+fn para(runs: Vec<Run>) -> Block {
+    Block::Paragraph {
+        runs,
+        centred: false,
+    }
+}
+
+fn centred(runs: Vec<Run>) -> Block {
+    Block::Paragraph {
+        runs,
+        centred: true,
+    }
+}
+
 /// Everything the document shows.
 #[derive(Debug)]
 pub struct Minutes {
@@ -41,17 +116,17 @@ pub struct Minutes {
     participants: Vec<(String, String)>,
     transcript: Transcript,
     markers: Vec<(f64, String)>,
-    amendments: Vec<(String, String, String)>,
+    amendments: Vec<Amendment>,
     approvals: Vec<(String, String, String)>,
 }
 
 impl Minutes {
-    /// Gathers the hearing's record around `transcript`; `amendments` are (author, time, text).
+    /// Gathers the hearing's record around `transcript` and its `amendments`.
     pub async fn load(
         state: &AppState,
         hearing: i64,
         transcript: Transcript,
-        amendments: Vec<(String, String, String)>,
+        amendments: Vec<Amendment>,
     ) -> ApiResult<Minutes> {
         let (court, courtroom, case_number, case_title, scheduled, created, participants): (
             String,
@@ -108,6 +183,11 @@ impl Minutes {
         })
     }
 
+    /// The case number, for file metadata.
+    pub fn title(&self) -> String {
+        format!("Biên bản phiên tòa — vụ án số {}", self.case_number)
+    }
+
     fn speaker_name(&self, id: &str) -> String {
         let info = self.transcript.speakers.iter().find(|s| s.id == id);
         info.and_then(|s| s.label.clone())
@@ -120,83 +200,95 @@ impl Minutes {
             .unwrap_or_else(|| id.replace("SPEAKER_", "Người nói "))
     }
 
-    /// The .docx bytes.
-    pub fn render(&self) -> Result<Vec<u8>, String> {
-        let text = |t: &str| Run::new().add_text(t).size(26);
-        let bold = |t: &str| Run::new().add_text(t).size(26).bold();
-        let centred = |r: Run| Paragraph::new().add_run(r).align(AlignmentType::Center);
-        let mut doc = Docx::new()
-            .add_paragraph(Paragraph::new().add_run(bold(&self.court.to_uppercase())))
-            .add_paragraph(centred(bold("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")))
-            .add_paragraph(centred(
-                bold("Độc lập - Tự do - Hạnh phúc").underline("single"),
-            ))
-            .add_paragraph(Paragraph::new())
-            .add_paragraph(centred(
-                Run::new().add_text("BIÊN BẢN PHIÊN TÒA").size(32).bold(),
-            ))
-            .add_paragraph(centred(text(&format!(
+    /// The document, top to bottom.
+    pub fn blocks(&self) -> Vec<Block> {
+        let mut doc = vec![
+            para(vec![Run::bold(self.court.to_uppercase())]),
+            centred(vec![Run::bold("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")]),
+            centred(vec![Run {
+                underline: true,
+                ..Run::bold("Độc lập - Tự do - Hạnh phúc")
+            }]),
+            Block::Space,
+            Block::Title("BIÊN BẢN PHIÊN TÒA".into()),
+            centred(vec![Run::plain(format!(
                 "Vụ án số {}: {}",
                 self.case_number, self.case_title
-            ))))
-            .add_paragraph(Paragraph::new().add_run(text(&format!("Thời gian: {}", self.when))))
-            .add_paragraph(Paragraph::new().add_run(text(&format!(
+            ))]),
+            para(vec![Run::plain(format!("Thời gian: {}", self.when))]),
+            para(vec![Run::plain(format!(
                 "Địa điểm: {}, {}",
                 self.courtroom, self.court
-            ))));
+            ))]),
+        ];
         if !self.participants.is_empty() {
-            doc = doc.add_paragraph(Paragraph::new().add_run(bold(
-                "Thành phần Hội đồng xét xử và những người tiến hành, tham gia tố tụng:",
-            )));
+            doc.push(Block::Heading(
+                "Thành phần Hội đồng xét xử và những người tiến hành, tham gia tố tụng:".into(),
+            ));
             for (role, name) in &self.participants {
-                doc =
-                    doc.add_paragraph(Paragraph::new().add_run(text(&format!("- {role}: {name}"))));
+                doc.push(para(vec![Run::plain(format!("- {role}: {name}"))]));
             }
         }
-        doc = doc.add_paragraph(Paragraph::new().add_run(bold("DIỄN BIẾN PHIÊN TÒA")));
+        doc.push(Block::Heading("DIỄN BIẾN PHIÊN TÒA".into()));
+        let marker = |at: f64, m: &str| para(vec![Run::italic(format!("[{}] — {m} —", clock(at)))]);
         let mut markers = self.markers.iter().peekable();
         for seg in &self.transcript.segments {
             while let Some((at, m)) = markers.next_if(|(at, _)| *at <= seg.start) {
-                doc = doc.add_paragraph(
-                    Paragraph::new().add_run(text(&format!("[{}] — {m} —", clock(*at))).italic()),
-                );
+                doc.push(marker(*at, m));
             }
-            let who = seg.speaker.as_deref().map(|s| self.speaker_name(s));
-            let mut p = Paragraph::new().add_run(text(&format!("[{}] ", clock(seg.start))));
-            if let Some(who) = who {
-                p = p.add_run(bold(&format!("{who}: ")));
+            let mut runs = vec![Run::plain(format!("[{}] ", clock(seg.start)))];
+            if let Some(who) = seg.speaker.as_deref() {
+                runs.push(Run::bold(format!("{}: ", self.speaker_name(who))));
             }
-            doc = doc.add_paragraph(p.add_run(text(seg.text.trim())));
+            runs.push(Run::plain(seg.text.trim()));
+            doc.push(para(runs));
         }
         for (at, m) in markers {
-            doc = doc.add_paragraph(
-                Paragraph::new().add_run(text(&format!("[{}] — {m} —", clock(*at))).italic()),
-            );
+            doc.push(marker(*at, m));
         }
         if !self.amendments.is_empty() {
-            doc = doc.add_paragraph(Paragraph::new().add_run(bold("SỬA ĐỔI, BỔ SUNG BIÊN BẢN")));
-            for (author, at, t) in &self.amendments {
-                doc = doc.add_paragraph(
-                    Paragraph::new().add_run(text(&format!("{at} — {author}: {t}"))),
-                );
+            doc.push(Block::Heading("SỬA ĐỔI, BỔ SUNG BIÊN BẢN".into()));
+            for (k, a) in self.amendments.iter().enumerate() {
+                doc.push(para(vec![
+                    Run::bold(format!(
+                        "Đính chính {}, {} — {} ({}): ",
+                        k + 1,
+                        a.created_at,
+                        a.author,
+                        signer_label(&a.author_role)
+                    )),
+                    Run::plain(a.text.as_str()),
+                ]));
+                let signed = match &a.signature {
+                    Some(s) => format!(
+                        "(đã ký xác nhận bởi {} {}, {})",
+                        signer_label(&s.role),
+                        s.username,
+                        s.created_at
+                    ),
+                    None => "(chưa ký xác nhận)".to_string(),
+                };
+                doc.push(para(vec![Run::italic(signed)]));
             }
         }
-        doc = doc.add_paragraph(Paragraph::new());
-        for (title, role) in [
-            ("THƯ KÝ PHIÊN TÒA", "secretary"),
-            ("CHỦ TỌA PHIÊN TÒA", "judge"),
-        ] {
-            doc = doc.add_paragraph(centred(bold(title)));
-            let signed = self.approvals.iter().find(|(_, r, _)| r == role);
-            let line = match signed {
-                Some((user, _, at)) => format!("(đã phê duyệt: {user}, {at})"),
-                None => "(chưa ký)".to_string(),
-            };
-            doc = doc.add_paragraph(centred(text(&line).italic()));
-        }
-        let mut out = Cursor::new(Vec::new());
-        doc.build().pack(&mut out).map_err(|e| e.to_string())?;
-        Ok(out.into_inner())
+        doc.push(Block::Space);
+        doc.push(Block::Signatures(
+            [
+                ("THƯ KÝ PHIÊN TÒA", "secretary"),
+                ("CHỦ TỌA PHIÊN TÒA", "judge"),
+            ]
+            .into_iter()
+            .map(|(title, role)| {
+                let signed = self.approvals.iter().find(|(_, r, _)| r == role);
+                let line = match signed {
+                    Some((user, _, at)) => format!("(đã phê duyệt: {user}, {at})"),
+                    None => "(chưa ký)".to_string(),
+                };
+                (title.to_string(), line)
+            })
+            .collect(),
+        ));
+        doc
     }
 }
 
