@@ -1,6 +1,7 @@
 //! The minutes workbench in a real browser (issue 6): a real server with the real model, a spoken
 //! Vietnamese hearing, and headless Chromium driven by `tests/ui/workbench.mjs` through the
-//! clerk's keyboard-only corrections, the judge's approval and amendment, the DOCX download and
+//! clerk's keyboard-only corrections (10 words of a 2-minute hearing, issue 6's target), the
+//! judge's approval and amendment, the clerk's co-signature of it, the DOCX and PDF downloads and
 //! the appeal judge's search without diacritics. Screenshots of every screen land in
 //! `target/ui-screenshots/`. Skips (visibly) only when Chromium or Node.js is missing.
 #![allow(clippy::unwrap_used)]
@@ -11,59 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::server::Server;
-use common::speak;
+use common::ui::{chromium, node_works, playwright_dir};
+use common::{concat, duration, silence, speak};
 use serde_json::json;
-
-fn chromium() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("COURTSCRIBE_CHROMIUM").map(PathBuf::from),
-        Some(PathBuf::from("/usr/bin/chromium")),
-        Some(PathBuf::from("/usr/bin/chromium-browser")),
-    ];
-    candidates.into_iter().flatten().find(|p| p.is_file())
-}
-
-fn node_works() -> bool {
-    Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// The folder whose `node_modules` holds playwright-core, at the version `tests/ui/package.json`
-/// pins; installed there with npm when missing (outside the repo: nothing lands in the tree).
-fn playwright_dir() -> PathBuf {
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-    let dir = home.join(".cache/courtscribe/npm");
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui/package.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let version = manifest["dependencies"]["playwright-core"]
-        .as_str()
-        .unwrap();
-    let installed = dir.join("node_modules/playwright-core/package.json");
-    let have = std::fs::read(&installed)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .is_some_and(|p| p["version"] == version);
-    if !have {
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .arg(format!("playwright-core@{version}"))
-            .output()
-            .expect("npm (comes with Node.js) installs playwright-core");
-        assert!(
-            out.status.success(),
-            "npm install playwright-core@{version} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    dir
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clerk_judge_and_reviewer_use_the_workbench_in_a_browser() {
@@ -80,12 +31,38 @@ async fn clerk_judge_and_reviewer_use_the_workbench_in_a_browser() {
     let playwright = playwright_dir();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let wav = speak(
-        d,
-        "h",
-        "vi",
+    // A hearing of a little over two minutes: eight turns with the pauses of a courtroom between
+    // them (pauses never reach the decoder, so they cost the test little time).
+    let turns = [
         "Bị cáo Nguyễn Văn An có mặt tại phiên tòa. Kiểm sát viên đọc bản cáo trạng.",
+        "Chủ tọa phiên tòa hỏi bị cáo đã nhận được bản cáo trạng hay chưa.",
+        "Bị cáo trả lời đã nhận được và không có ý kiến gì thêm.",
+        "Người bị hại Trần Văn Bình trình bày về thiệt hại tài sản của mình.",
+        "Luật sư bào chữa đề nghị Hội đồng xét xử xem xét tình tiết giảm nhẹ.",
+        "Người làm chứng khai đã nhìn thấy bị cáo lấy chiếc xe máy.",
+        "Kiểm sát viên đề nghị mức án từ hai năm đến ba năm tù.",
+        "Bị cáo nói lời sau cùng và xin Hội đồng xét xử khoan hồng.",
+    ];
+    let spoken: Vec<PathBuf> = turns
+        .iter()
+        .enumerate()
+        .map(|(k, text)| speak(d, &format!("turn{k}"), "vi", text))
+        .collect();
+    let speech: f64 = spoken.iter().map(|p| duration(p)).sum();
+    let pause = silence(
+        d,
+        "pause",
+        ((125.0 - speech) / (turns.len() - 1) as f64).max(1.0),
     );
+    let mut parts = Vec::new();
+    for (k, turn) in spoken.into_iter().enumerate() {
+        if k > 0 {
+            parts.push(pause.clone());
+        }
+        parts.push(turn);
+    }
+    let wav = concat(d, "h", &parts);
+    assert!(duration(&wav) >= 120.0, "{} s", duration(&wav));
     let server = Server::start(&d.join("data"), &[]);
     let admin = server.admin().await;
     let clerk = server.user(&admin, "thuky", "secretary", json!({})).await;
@@ -190,6 +167,14 @@ async fn clerk_judge_and_reviewer_use_the_workbench_in_a_browser() {
             Some("Bổ sung: bị cáo xin vắng mặt buổi chiều")
         )
     );
+    assert_eq!(
+        (
+            amendments[0]["signature"]["username"].as_str(),
+            amendments[0]["signature"]["role"].as_str()
+        ),
+        (Some("thuky"), Some("secretary")),
+        "the clerk co-signed the judge's amendment: {amendments}"
+    );
 
     // The DOCX the judge downloaded in the browser.
     let bytes = std::fs::read(out.join("minutes.docx")).unwrap();
@@ -208,6 +193,26 @@ async fn clerk_judge_and_reviewer_use_the_workbench_in_a_browser() {
     ] {
         assert!(xml.contains(needle), "the downloaded DOCX lacks {needle:?}");
     }
+
+    // The PDF the clerk downloaded after co-signing.
+    let pdf = std::fs::read(out.join("minutes.pdf")).unwrap();
+    let text = common::pdf_text(&pdf, d);
+    for needle in [
+        "BIÊN BẢN PHIÊN TÒA",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        number,
+        "Nguyễn",
+        "Trần Thị Bình",
+        "Bổ sung: bị cáo xin vắng mặt buổi chiều",
+        "đã ký xác nhận bởi Thư ký phiên tòa thuky",
+        "đã phê duyệt: chutoa",
+    ] {
+        assert!(
+            text.contains(needle),
+            "the downloaded PDF lacks {needle:?}:\n{text}"
+        );
+    }
+    println!("PDF minutes of the 2-minute hearing: {} bytes", pdf.len());
     let shots = std::fs::read_dir(&out)
         .unwrap()
         .filter(|e| {

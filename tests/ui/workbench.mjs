@@ -4,7 +4,8 @@
 // screen go to $OUT. Exits non-zero at the first failed check; prints "ok - ..." per check.
 //
 // Env: BASE (server URL), HEARING (id), CASE_NUMBER, PASSWORD (of thuky, chutoa, phuctham),
-// CHROMIUM (executable), PLAYWRIGHT_DIR (folder whose node_modules holds playwright-core), OUT.
+// CHROMIUM (executable), PLAYWRIGHT_DIR (folder whose node_modules holds playwright-core), OUT;
+// MODE=bench and RUNS for the render benchmark (benches/workbench_render.rs).
 
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
@@ -107,7 +108,48 @@ const state = (page) =>
     return { time: a.currentTime, paused: a.paused, rate: a.playbackRate, ended: a.ended };
   });
 
+const REVISION = new RegExp(`/api/hearings/${HEARING}/revisions/\\d+$`);
+
+/** Opens the hearing as if its transcript were three hours long (3,600 segments, 36,000 words,
+ *  served in place of the real revision); returns how long the editor took to show it once the
+ *  transcript had arrived (`ms`), and from reloading the page to the first rows on screen (`open`,
+ *  which adds loading the page, the API calls and parsing 36,000 words of JSON). */
+async function openThreeHours(page, like) {
+  const big = structuredClone(like);
+  big.segments = [];
+  for (let i = 0; i < 3600; i++) {
+    const ws = [];
+    for (let k = 0; k < 10; k++) ws.push({ start: i * 3 + k * 0.25, end: i * 3 + k * 0.25 + 0.2, text: ` từ${k}`, probability: k === 3 ? 0.4 : 0.9, speaker: 'SPEAKER_1' });
+    big.segments.push({ id: i, start: i * 3, end: i * 3 + 2.7, text: ws.map((w) => w.text).join('').trim(), speaker: 'SPEAKER_1', avg_logprob: -0.2, no_speech_prob: 0, words: ws });
+  }
+  const body = JSON.stringify(big);
+  await page.unroute(REVISION);
+  await page.route(REVISION, (route) => route.fulfill({ status: 200, contentType: 'application/json', body }));
+  await page.goto(`${BASE}/#/hearing/${HEARING}`);
+  const t0 = performance.now();
+  await page.reload();
+  await page.waitForSelector('.seg .w');
+  const openMs = Math.round(performance.now() - t0);
+  return page.evaluate((open) => ({ ms: Number(document.body.dataset.renderMs), open, rows: document.querySelectorAll('.seg').length }), openMs);
+}
+
 const original = (await apiAs('thuky', `/api/hearings/${HEARING}/transcript`)).body;
+
+// MODE=bench (benches/workbench_render.rs): only open the three-hour transcript RUNS times and
+// print the render times as one JSON line.
+if (process.env.MODE === 'bench') {
+  try {
+    const page = await newPage();
+    await login(page, 'thuky');
+    const runs = [];
+    for (let n = 0; n < Number(process.env.RUNS || 10); n++) runs.push(await openThreeHours(page, original));
+    console.log(`BENCH ${JSON.stringify({ ms: runs.map((r) => r.ms), open: runs.map((r) => r.open), rows: runs.map((r) => r.rows) })}`);
+  } finally {
+    await browser.close();
+  }
+  process.exit(problems.length ? 1 : 0);
+}
+
 const marker = await apiAs('thuky', `/api/hearings/${HEARING}/markers`, {
   method: 'POST',
   body: JSON.stringify({ offset: original.segments[original.segments.length - 1].start + 0.1, text: 'Kiểm sát viên phát biểu' }),
@@ -182,44 +224,83 @@ try {
   await page.keyboard.press('Alt+ArrowDown');
   ok(close((await state(page)).rate, 1.0, 0.001), 'Alt+↓ slows down');
 
-  // Correct words with the keyboard only: Tab to the first low-confidence word, Enter, type.
-  const first = low[0] || words[1];
-  const second = low[1] || words[2];
+  // Correct ten words with the keyboard only (issue 6's target: "a clerk can correct 10 words in a
+  // 2-minute hearing without touching the mouse"): Tab to the next low-confidence word, arrows to
+  // any other, Enter to open it, type, then Enter — or Tab, which saves and goes on to the next
+  // word to check.
+  const fixes = ['Nguyễn', 'Văn', 'Ân', 'thẩm', 'phán', 'hội', 'đồng', 'xét', 'xử', 'tuyên'];
+  ok(original.segments[original.segments.length - 1].end >= 100, 'the hearing runs about two minutes', `${original.segments[original.segments.length - 1].end} s`);
+  ok(words.length >= 3 * fixes.length, 'the draft has words enough to correct ten', `${words.length}`);
+  const flat = ([si, wi]) => words.findIndex((w) => w.si === si && w.wi === wi);
+  // The first low-confidence words (reached with Tab), then words spread over the whole hearing
+  // (reached with the arrows).
+  const chosen = new Set(low.map((w) => words.indexOf(w)).slice(0, fixes.length / 2));
+  const step = Math.floor(words.length / fixes.length);
+  for (let j = 0; chosen.size < fixes.length; j++) chosen.add((1 + j * step) % words.length);
+  const targets = [...chosen].sort((a, b) => a - b);
+  const lowLeft = new Set(low.map((w) => words.indexOf(w)));
+  const nextLowAfter = (i) => {
+    const left = [...lowLeft].sort((a, b) => a - b);
+    return left.find((j) => j > i) ?? left[0];
+  };
+  const selected = async () => flat(await page.evaluate(() => {
+    const w = document.querySelector('.w.sel');
+    return w ? [Number(w.dataset.si), Number(w.dataset.wi)] : [-1, -1];
+  }));
+  const keys = { Tab: 0, Arrow: 0, Enter: 0, typed: 0 };
+  const press = async (key) => {
+    keys[key === 'Tab' || key === 'Enter' ? key : 'Arrow']++;
+    await page.keyboard.press(key);
+  };
   await page.keyboard.press('Control+Space'); // playing while correcting: typing must pause it
   await sleep(300);
-  if (low.length) {
-    await page.keyboard.press('Tab');
-  } else {
-    for (let k = 0; k <= words.indexOf(first); k++) await page.keyboard.press('ArrowRight');
+  let tabbed = false; // the word editor's Tab already saved the last word and moved on
+  for (let k = 0; k < targets.length; k++) {
+    const target = targets[k];
+    if (!tabbed) {
+      const at = await selected();
+      if (lowLeft.has(target) && nextLowAfter(at) === target) {
+        await press('Tab');
+      } else {
+        const goal = words[target];
+        let cur = words[at] || words[0];
+        while (cur.si !== goal.si) {
+          await press(cur.si < goal.si ? 'ArrowDown' : 'ArrowUp');
+          cur = words[await selected()];
+        }
+        if (cur.wi > goal.wi) await press('Home');
+        for (let n = await selected(); n < target; n++) await press('ArrowRight');
+      }
+    }
+    const on = await selected();
+    ok(on === target, `the keyboard reaches word ${k + 1} to correct (${words[target].text.trim()})`, `${on} vs ${target}`);
+    await press('Enter');
+    await page.waitForSelector('.word-edit');
+    ok((await page.inputValue('.word-edit')) === words[target].text.trim(), `Enter opens word ${k + 1} for editing`);
+    await page.keyboard.type(fixes[k]);
+    keys.typed += fixes[k].length;
+    if (k === 0) ok((await state(page)).paused, 'typing pauses the audio');
+    lowLeft.delete(target);
+    const next = targets[k + 1];
+    tabbed = next !== undefined && lowLeft.has(next) && nextLowAfter(target) === next;
+    if (tabbed) {
+      await press('Tab'); // saves this word and goes to the next one to check
+    } else {
+      await press('Enter');
+      ok((await page.locator('.word-edit').count()) === 0, `Enter saves word ${k + 1} and closes the editor`);
+    }
   }
-  const sel = await page.evaluate(() => {
-    const w = document.querySelector('.w.sel');
-    return w && [Number(w.dataset.si), Number(w.dataset.wi)];
-  });
-  ok(sel && sel[0] === first.si && sel[1] === first.wi, 'Tab selects the first low-confidence word', JSON.stringify(sel));
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('.word-edit');
-  ok((await page.inputValue('.word-edit')) === first.text.trim(), 'Enter opens the word for editing');
-  await page.keyboard.type('Nguyễn');
-  ok((await state(page)).paused, 'typing pauses the audio');
-  if (low.length > 1) {
-    await page.keyboard.press('Tab'); // saves this word and goes to the next one to check
-    await page.keyboard.press('Enter');
-  } else {
-    await page.keyboard.press('Enter');
-    for (let k = 0; k < words.indexOf(second) - words.indexOf(first); k++) await page.keyboard.press('ArrowRight');
-    await page.keyboard.press('Enter');
-  }
-  await page.waitForSelector('.word-edit');
-  await page.keyboard.type('Văn');
-  await page.keyboard.press('Enter');
-  ok((await page.locator('.word-edit').count()) === 0, 'Enter closes the word editor');
+  console.log(`ten corrections: ${keys.Tab} Tab, ${keys.Arrow} arrow/Home, ${keys.Enter} Enter, ${keys.typed} letters typed, no mouse`);
   await page.keyboard.press('Control+Space');
   await page.evaluate(() => document.querySelector('audio').pause());
-  const firstText = await page.textContent(`#w${first.si}_${first.wi}`);
-  ok(firstText === 'Nguyễn', 'the corrected word is shown', firstText);
+  for (const [k, i] of targets.entries()) {
+    const shown = await page.textContent(`#w${words[i].si}_${words[i].wi}`);
+    ok(shown === fixes[k], `corrected word ${k + 1} is shown`, shown);
+  }
+  const first = words[targets[0]];
+  const last = words[targets[targets.length - 1]];
 
-  // Rename the speaker of the first segment everywhere.
+  // Rename the speaker of the selected segment (the last corrected word's) everywhere.
   await page.keyboard.press('Alt+R');
   await page.waitForSelector('dialog[open] #spk-name');
   await page.keyboard.press('Control+a');
@@ -227,12 +308,12 @@ try {
   await page.keyboard.press('Enter');
   await page.waitForSelector('dialog', { state: 'detached' });
   const speakers = await page.$$eval('.seg .spk', (els) => els.map((e) => e.textContent));
-  const sameSpeaker = original.segments.filter((s) => s.speaker === original.segments[second.si].speaker).length;
+  const sameSpeaker = original.segments.filter((s) => s.speaker === original.segments[last.si].speaker).length;
   ok(speakers.filter((s) => s === 'Trần Thị Bình').length === sameSpeaker, 'the speaker is renamed in every segment', JSON.stringify(speakers));
 
   // Split a segment and merge it back (keyboard).
   const segCount = await page.locator('.seg').count();
-  if (original.segments[second.si].words.length > 1) {
+  if (original.segments[last.si].words.length > 1) {
     await page.keyboard.press('Home');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Alt+S');
@@ -251,7 +332,7 @@ try {
   await page.reload();
   await page.waitForSelector('.seg .w');
   ok((await page.textContent(`#w${first.si}_${first.wi}`)) === 'Nguyễn', 'the correction is there after a reload');
-  ok((await page.textContent(`#seg${second.si} .spk`)) === 'Trần Thị Bình', 'the new speaker name is there after a reload');
+  ok((await page.textContent(`#seg${last.si} .spk`)) === 'Trần Thị Bình', 'the new speaker name is there after a reload');
   const saved = (await apiAs('thuky', `/api/hearings/${HEARING}/transcript`)).body;
   const savedWords = saved.segments.flatMap((s) => s.words);
   ok(savedWords.length === words.length, 'no word was lost or added', `${savedWords.length}`);
@@ -259,8 +340,16 @@ try {
     savedWords.every((w, k) => w.start === words[k].start && w.end === words[k].end),
     'every word kept its timestamps',
   );
-  ok(savedWords[words.indexOf(first)].text.trim() === 'Nguyễn' && savedWords[words.indexOf(second)].text.trim() === 'Văn', 'the server has both corrections');
-  const label = saved.speakers.find((s) => s.id === saved.segments[second.si].speaker);
+  ok(
+    targets.every((i, k) => savedWords[i].text.trim() === fixes[k]),
+    'the server has all ten corrections',
+    JSON.stringify(targets.map((i) => savedWords[i].text)),
+  );
+  ok(
+    savedWords.every((w, i) => targets.includes(i) || w.text === words[i].text),
+    'every other word is as it was',
+  );
+  const label = saved.speakers.find((s) => s.id === saved.segments[last.si].speaker);
   ok(label && label.label === 'Trần Thị Bình' && label.role === 'CHU_TOA', 'the speaker is assigned to the participant and role', JSON.stringify(saved.speakers));
 
   // History: the ASR draft against the corrected minutes.
@@ -315,11 +404,13 @@ try {
   await page.waitForSelector('.amendment');
   const amendment = await page.textContent('.amendment');
   ok(amendment.includes('Bổ sung: bị cáo xin vắng mặt buổi chiều') && amendment.includes('chutoa'), 'the amendment is shown after the minutes with its author', amendment);
+  ok(amendment.includes('Chưa ký xác nhận') && (await page.locator('.amendment button').count()) === 0, 'the judge\'s amendment awaits the clerk\'s signature, not the judge\'s', amendment);
   await screenshot(page, 'amendment');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-docx')]);
   await download.saveAs(path.join(OUT, 'minutes.docx'));
   ok(download.suggestedFilename().endsWith('.docx'), 'the DOCX downloads', download.suggestedFilename());
-  for (const f of ['srt', 'vtt', 'json']) {
+  ok((await page.textContent('#export-pdf')).includes('PDF'), 'the minutes are offered as PDF too');
+  for (const f of ['pdf', 'srt', 'vtt', 'json']) {
     const href = await page.getAttribute(`#export-${f}`, 'href');
     const r = await page.evaluate(async (u) => (await fetch(u)).status, href);
     ok(r === 200, `the ${f.toUpperCase()} export link works`);
@@ -333,6 +424,18 @@ try {
   await page.click('#cosign');
   await page.waitForFunction(() => document.querySelector('#approval').textContent.includes('ký xác nhận'));
   ok((await page.textContent('#approval')).includes('Thư ký thuky ký xác nhận'), 'the clerk co-signs');
+  // …and co-signs the judge's amendment (keyboard: focus the button, Enter).
+  const signButton = page.locator('.amendment button[id^="sign-amendment-"]');
+  ok((await signButton.count()) === 1, 'the clerk is offered to co-sign the judge\'s amendment');
+  await signButton.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.amendment .cosign.signed');
+  const cosigned = await page.textContent('.amendment .cosign');
+  ok(cosigned.includes('Đã ký xác nhận bởi Thư ký thuky'), 'the amendment shows who co-signed it', cosigned);
+  await screenshot(page, 'amendment-cosigned');
+  const [pdf] = await Promise.all([page.waitForEvent('download'), page.click('#export-pdf')]);
+  await pdf.saveAs(path.join(OUT, 'minutes.pdf'));
+  ok(pdf.suggestedFilename().endsWith('.pdf'), 'the PDF downloads', pdf.suggestedFilename());
   await logout(page);
 
   // ---------------------------------------------------------------- reviewer
@@ -402,21 +505,9 @@ try {
   await screenshot(page, 'live');
   await page.unroute(new RegExp(`/api/hearings/${HEARING}/captions`));
 
-  // A three-hour hearing (synthetic: 3,600 segments, 36,000 words) opens fast: the list is virtual.
-  const big = structuredClone(saved);
-  big.segments = [];
-  for (let i = 0; i < 3600; i++) {
-    const ws = [];
-    for (let k = 0; k < 10; k++) ws.push({ start: i * 3 + k * 0.25, end: i * 3 + k * 0.25 + 0.2, text: ` từ${k}`, probability: k === 3 ? 0.4 : 0.9, speaker: 'SPEAKER_1' });
-    big.segments.push({ id: i, start: i * 3, end: i * 3 + 2.7, text: ws.map((w) => w.text).join('').trim(), speaker: 'SPEAKER_1', avg_logprob: -0.2, no_speech_prob: 0, words: ws });
-  }
-  await page.route(new RegExp(`/api/hearings/${HEARING}/revisions/\\d+$`), (route) =>
-    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(big) }));
-  await page.goto(`${BASE}/#/hearing/${HEARING}`);
-  await page.reload();
-  await page.waitForSelector('.seg .w');
-  const perf = await page.evaluate(() => ({ ms: Number(document.body.dataset.renderMs), rows: document.querySelectorAll('.seg').length }));
-  ok(perf.ms < 1000, 'a 3-hour transcript renders in under 1 s', `${perf.ms} ms`);
+  // A three-hour hearing opens as a virtual list: few rows in the page, the last one reachable.
+  // (How fast it renders is measured by `cargo bench --bench workbench_render`, not here.)
+  const perf = await openThreeHours(page, saved);
   ok(perf.rows < 120, 'only the rows in view are in the page', `${perf.rows} rows`);
   await page.evaluate(() => {
     const s = document.querySelector('.scroller');
@@ -424,11 +515,11 @@ try {
   });
   await page.waitForSelector('#seg3599');
   ok(true, 'scrolling to the end shows the last segment');
-  console.log(`render ${perf.ms} ms, ${perf.rows} rows in the DOM`);
-  await page.unroute(new RegExp(`/api/hearings/${HEARING}/revisions/\\d+$`));
+  console.log(`render ${perf.ms} ms (open ${perf.open} ms), ${perf.rows} rows in the DOM`);
+  await page.unroute(REVISION);
 
   ok(problems.length === 0, 'no script errors or refused resources in the pages', problems.join('\n'));
-  writeFileSync(path.join(OUT, 'result.json'), JSON.stringify({ checks, renderMs: perf.ms }));
+  writeFileSync(path.join(OUT, 'result.json'), JSON.stringify({ checks }));
   console.log(`workbench: all ${checks} checks passed`);
 } finally {
   await browser.close();
