@@ -399,9 +399,13 @@ async fn every_endpoint_answers_every_role_as_documented() {
         "/api/hearings/{id}/recordings",
         "/api/hearings/{id}/transcript",
         "/api/hearings/{id}/verify",
+        "/api/hearings/{id}/amendments/{amendment}/sign",
+        "/api/hearings/{id}/export",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing from OpenAPI");
     }
+    let formats = doc["paths"]["/api/hearings/{id}/export"]["get"]["parameters"].to_string();
+    assert!(formats.contains("docx or pdf"), "{formats}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -561,6 +565,14 @@ async fn bad_input_gets_a_clear_4xx_and_nothing_is_half_written() {
         (
             "id that is not a number",
             admin.http.get(server.url("/api/hearings/abc/verify")),
+            404,
+            "abc",
+        ),
+        (
+            "amendment id that is not a number",
+            admin
+                .http
+                .post(server.url(&format!("/api/hearings/{hearing}/amendments/abc/sign"))),
             404,
             "abc",
         ),

@@ -235,8 +235,8 @@ try {
   // The first low-confidence words (reached with Tab), then words spread over the whole hearing
   // (reached with the arrows).
   const chosen = new Set(low.map((w) => words.indexOf(w)).slice(0, fixes.length / 2));
-  const step = Math.floor(words.length / fixes.length);
-  for (let j = 0; chosen.size < fixes.length; j++) chosen.add((1 + j * step) % words.length);
+  const step = Math.floor(words.length / (fixes.length - chosen.size + 1));
+  for (let j = 1; chosen.size < fixes.length; j++) chosen.add((j * step) % words.length);
   const targets = [...chosen].sort((a, b) => a - b);
   const lowLeft = new Set(low.map((w) => words.indexOf(w)));
   const nextLowAfter = (i) => {

@@ -3,7 +3,7 @@
 
 use std::io::Cursor;
 
-use docx_rs::{AlignmentType, Docx, Paragraph, Table, TableCell, TableRow, WidthType};
+use docx_rs::{AlignmentType, BreakType, Docx, Paragraph, Table, TableCell, TableRow, WidthType};
 
 use super::{Block, Run};
 
@@ -15,9 +15,14 @@ const TITLE_HALF_POINTS: usize = 32;
 const SIGNATURE_COLUMN_DXA: usize = 4535;
 
 fn run(r: &Run) -> docx_rs::Run {
-    let mut out = docx_rs::Run::new()
-        .add_text(r.text.as_str())
-        .size(BODY_HALF_POINTS);
+    let mut out = docx_rs::Run::new().size(BODY_HALF_POINTS);
+    // Line breaks the author typed (an amendment in paragraphs) stay line breaks.
+    for (n, line) in r.text.split('\n').enumerate() {
+        if n > 0 {
+            out = out.add_break(BreakType::TextWrapping);
+        }
+        out = out.add_text(line.trim_end_matches('\r'));
+    }
     if r.bold {
         out = out.bold();
     }

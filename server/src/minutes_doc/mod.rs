@@ -183,7 +183,7 @@ impl Minutes {
         })
     }
 
-    /// The case number, for file metadata.
+    /// The document's title, for the file's metadata.
     pub fn title(&self) -> String {
         format!("Biên bản phiên tòa — vụ án số {}", self.case_number)
     }

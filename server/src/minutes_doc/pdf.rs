@@ -158,7 +158,7 @@ impl<'f> Layout<'f> {
     }
 
     /// Breaks runs into lines no wider than `width`, at spaces (inside a word only when the word
-    /// alone is wider than the line).
+    /// alone is wider than the line) and at the line breaks in the text.
     fn wrap(&self, runs: &[Run], size: f32, width: f32) -> Vec<Line> {
         let mut lines = vec![Line {
             pieces: Vec::new(),
@@ -168,48 +168,58 @@ impl<'f> Layout<'f> {
         for r in runs {
             let style = Style::of(r);
             let space = self.faces.width(style, size, " ");
-            for (k, word) in r.text.split(' ').enumerate() {
-                if k > 0 {
-                    pending_space = true;
-                }
-                if word.is_empty() {
-                    continue;
-                }
-                let mut word = word.to_string();
-                loop {
-                    let line = lines.last_mut().expect("at least one line");
-                    let gap = if pending_space && !line.pieces.is_empty() {
-                        space
-                    } else {
-                        0.0
-                    };
-                    let w = self.faces.width(style, size, &word);
-                    if line.width + gap + w <= width || (line.pieces.is_empty() && w <= width) {
-                        let text = if gap > 0.0 { format!(" {word}") } else { word };
-                        push_piece(line, style, r.underline, text, gap + w);
-                        pending_space = false;
-                        break;
-                    }
-                    if line.pieces.is_empty() {
-                        // One word wider than the line: cut it where it stops fitting.
-                        let mut cut = 0;
-                        for (i, c) in word.char_indices() {
-                            let end = i + c.len_utf8();
-                            if self.faces.width(style, size, &word[..end]) > width && cut > 0 {
-                                break;
-                            }
-                            cut = end;
-                        }
-                        let rest = word.split_off(cut);
-                        let w = self.faces.width(style, size, &word);
-                        push_piece(line, style, r.underline, word, w);
-                        word = rest;
-                    }
-                    pending_space = false;
+            for (n, typed) in r.text.split('\n').enumerate() {
+                if n > 0 {
+                    // A line break the author typed (an amendment in paragraphs).
                     lines.push(Line {
                         pieces: Vec::new(),
                         width: 0.0,
                     });
+                    pending_space = false;
+                }
+                for (k, word) in typed.split([' ', '\t', '\r']).enumerate() {
+                    if k > 0 {
+                        pending_space = true;
+                    }
+                    if word.is_empty() {
+                        continue;
+                    }
+                    let mut word = word.to_string();
+                    loop {
+                        let line = lines.last_mut().expect("at least one line");
+                        let gap = if pending_space && !line.pieces.is_empty() {
+                            space
+                        } else {
+                            0.0
+                        };
+                        let w = self.faces.width(style, size, &word);
+                        if line.width + gap + w <= width || (line.pieces.is_empty() && w <= width) {
+                            let text = if gap > 0.0 { format!(" {word}") } else { word };
+                            push_piece(line, style, r.underline, text, gap + w);
+                            pending_space = false;
+                            break;
+                        }
+                        if line.pieces.is_empty() {
+                            // One word wider than the line: cut it where it stops fitting.
+                            let mut cut = 0;
+                            for (i, c) in word.char_indices() {
+                                let end = i + c.len_utf8();
+                                if self.faces.width(style, size, &word[..end]) > width && cut > 0 {
+                                    break;
+                                }
+                                cut = end;
+                            }
+                            let rest = word.split_off(cut);
+                            let w = self.faces.width(style, size, &word);
+                            push_piece(line, style, r.underline, word, w);
+                            word = rest;
+                        }
+                        pending_space = false;
+                        lines.push(Line {
+                            pieces: Vec::new(),
+                            width: 0.0,
+                        });
+                    }
                 }
             }
         }
@@ -390,6 +400,23 @@ mod tests {
                 assert!(m.glyph_index(c).is_some(), "{style:?} lacks {c}");
             }
         }
+    }
+
+    /// A typed line break starts a new line; tabs and carriage returns are spaces, never glyphs.
+    #[test]
+    fn typed_line_breaks_are_kept() {
+        let faces = Faces::load().unwrap();
+        let layout = Layout::new(&faces);
+        let lines = layout.wrap(
+            &[Run::plain("Bổ sung:\r\n- bị cáo\tvắng mặt")],
+            BODY_PT,
+            400.0,
+        );
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| l.pieces.iter().map(|p| p.2.as_str()).collect())
+            .collect();
+        assert_eq!(text, ["Bổ sung:", "- bị cáo vắng mặt"]);
     }
 
     /// Long paragraphs wrap inside the margins and long documents break into numbered pages.
