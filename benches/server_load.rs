@@ -807,6 +807,28 @@ async fn sample_api(api: Api, token: String, hearing: i64, stop: Arc<AtomicBool>
 // ---------------------------------------------------------------------------------------------
 // One sweep point
 
+/// `(kind, count, sum)` of the server's `courtscribe_caption_decode_seconds` family.
+fn decode_times(metrics: &str) -> Vec<(String, f64, f64)> {
+    let series = |suffix: &str| -> Vec<(String, f64)> {
+        let prefix = format!("courtscribe_caption_decode_seconds_{suffix}{{kind=\"");
+        metrics
+            .lines()
+            .filter_map(|l| {
+                let (kind, value) = l.strip_prefix(&prefix)?.split_once("\"} ")?;
+                Some((kind.to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
+    };
+    let sums = series("sum");
+    series("count")
+        .into_iter()
+        .map(|(kind, count)| {
+            let sum = sums.iter().find(|(k, _)| *k == kind).map_or(0.0, |s| s.1);
+            (kind, count, sum)
+        })
+        .collect()
+}
+
 #[derive(Debug)]
 struct Histogram {
     buckets: Vec<(f64, f64)>,
@@ -890,6 +912,8 @@ struct Point {
     api: ApiSamples,
     uploads: Vec<(f64, bool)>,
     histogram: Option<Histogram>,
+    /// Per caption kind: (kind, captions decoded, seconds spent decoding them).
+    decode: Vec<(String, f64, f64)>,
     jobs_queued_at_end: Option<f64>,
     peak_rss_mb: f64,
     cpu_secs: f64,
@@ -1098,6 +1122,7 @@ async fn run_point(
         .await
         .context("GET /metrics: body")?;
     let histogram = Histogram::parse(&metrics, "courtscribe_caption_latency_seconds");
+    let decode = decode_times(&metrics);
     let jobs_queued_at_end = metrics
         .lines()
         .find_map(|l| l.strip_prefix("courtscribe_jobs_queued "))
@@ -1123,6 +1148,7 @@ async fn run_point(
         api: api_samples,
         uploads: upload_results,
         histogram,
+        decode,
         jobs_queued_at_end,
         peak_rss_mb,
         cpu_secs,
@@ -1346,6 +1372,13 @@ fn details(p: &Point) -> String {
                 "  courtscribe_caption_latency_seconds: absent from /metrics"
             );
         }
+    }
+    for (kind, count, sum) in &p.decode {
+        let _ = writeln!(
+            s,
+            "  caption decoding ({kind}): {count} decoded, mean {:.2} s, total {sum:.1} s",
+            sum / count.max(1.0)
+        );
     }
     if let Some(q) = p.jobs_queued_at_end {
         let _ = writeln!(s, "  jobs queued at the end: {q}");

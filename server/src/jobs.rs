@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,14 +40,35 @@ pub struct Engine {
     pub model: InstalledModel,
 }
 
-/// Worker wake-ups and in-flight progress.
+/// Worker wake-ups, busy workers and in-flight progress.
 #[derive(Debug, Default)]
 pub struct Jobs {
     wake: Notify,
+    busy: AtomicUsize,
     progress: Mutex<HashMap<i64, f64>>,
 }
 
+/// Counts a worker as busy while it lives.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Jobs {
+    fn busy(&self) -> Busy<'_> {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(&self.busy)
+    }
+
+    /// A partial caption is worth a worker only while every other worker is idle: it holds its
+    /// worker for as long as a final caption, which would then wait for it.
+    fn partials_allowed(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) == 0
+    }
+
     /// Tells a waiting worker that there is work.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -96,7 +118,8 @@ async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
     let reserved = n == 0 && state.config.workers >= 2;
     let mut recognizer = None;
     loop {
-        if let Some(task) = state.live.next_caption_task() {
+        if let Some(task) = state.live.next_caption_task(state.jobs.partials_allowed()) {
+            let _busy = state.jobs.busy();
             let (s, e, mut kept) = (state.clone(), engine.clone(), recognizer.take());
             let decoded = tokio::task::spawn_blocking(move || {
                 crate::live::caption(&s, &e, &mut kept, task);
@@ -114,7 +137,10 @@ async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
             continue;
         }
         match claim(&state.db).await {
-            Ok(Some(job)) => run(&state, &engine, &mut recognizer, job).await,
+            Ok(Some(job)) => {
+                let _busy = state.jobs.busy();
+                run(&state, &engine, &mut recognizer, job).await;
+            }
             Ok(None) => {
                 let _ =
                     tokio::time::timeout(Duration::from_secs(1), state.jobs.wake.notified()).await;
@@ -183,7 +209,7 @@ async fn run(
     let result = tokio::task::spawn_blocking(move || {
         let progress = |f: f64| {
             worker_state.jobs.set_progress(job_id, Some(f));
-            while let Some(task) = worker_state.live.next_caption_task() {
+            while let Some(task) = worker_state.live.next_caption_task(false) {
                 crate::live::caption(&worker_state, &engine, &mut kept, task);
             }
         };

@@ -143,12 +143,15 @@ pub struct Live {
 }
 
 impl Live {
-    /// The next caption to decode: final captions first, then the freshest partial ones (a
-    /// partial caption that waited too long is stale and dropped).
-    pub fn next_caption_task(&self) -> Option<CaptionTask> {
+    /// The next caption to decode: final captions first, then, when `partials` is allowed, the
+    /// freshest partial ones (a partial caption that waited too long is stale and dropped).
+    pub fn next_caption_task(&self, partials: bool) -> Option<CaptionTask> {
         let mut q = self.tasks.lock().ok()?;
         if let Some(i) = q.iter().position(|t| !t.partial) {
             return q.remove(i);
+        }
+        if !partials {
+            return None;
         }
         while let Some(t) = q.pop_front() {
             if t.cut_at.elapsed() < MAX_PARTIAL_WAIT {
@@ -846,6 +849,7 @@ pub fn caption(
         partial,
     } = task;
     let until = offset + samples.len() as f64 / 16_000.0;
+    let started = Instant::now();
     let decoded = (|| -> Result<Vec<courtscribe_transcriber::Segment>, String> {
         let recognizer = match recognizer {
             Some(r) => r,
@@ -862,6 +866,12 @@ pub fn caption(
             .map(|r| r.segments)
             .map_err(|e| e.to_string())
     })();
+    let kind = if partial { "partial" } else { "final" };
+    state
+        .metrics
+        .caption_decode
+        .get_or_create(&vec![("kind".to_string(), kind.to_string())])
+        .observe(started.elapsed().as_secs_f64());
     match decoded {
         Ok(segments) if partial => {
             let (Some(first), Some(last)) = (segments.first(), segments.last()) else {

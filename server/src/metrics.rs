@@ -1,5 +1,5 @@
 //! Prometheus metrics at `/metrics`: request counts by status class, jobs, live sessions and
-//! bytes, caption latency, queue depth (read from the database at scrape time).
+//! bytes, caption latency and decoding time, queue depth (read from the database at scrape time).
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -16,6 +16,8 @@ pub struct Metrics {
     pub live_sessions: Gauge,
     pub live_bytes: Counter,
     pub caption_latency: Histogram,
+    /// Time a worker spends decoding one caption, by `kind` (final, partial).
+    pub caption_decode: Family<Vec<(String, String)>, Histogram>,
     pub queued_jobs: Gauge,
     pub running_jobs: Gauge,
 }
@@ -54,6 +56,15 @@ impl Default for Metrics {
             "From the end of a stretch of live speech to its caption",
             caption_latency.clone(),
         );
+        let caption_decode =
+            Family::<Vec<(String, String)>, Histogram>::new_with_constructor(|| {
+                Histogram::new([0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0])
+            });
+        registry.register(
+            "caption_decode_seconds",
+            "Time a worker spends decoding one caption, by kind",
+            caption_decode.clone(),
+        );
         let queued_jobs = Gauge::default();
         registry.register(
             "jobs_queued",
@@ -73,6 +84,7 @@ impl Default for Metrics {
             live_sessions,
             live_bytes,
             caption_latency,
+            caption_decode,
             queued_jobs,
             running_jobs,
         }
