@@ -289,7 +289,9 @@ impl<'f> Layout<'f> {
                     })
                     .max()
                     .unwrap_or(0) as f32;
-                self.room_for(line * (lines + SIGNATURE_ROOM));
+                // The capacities and names stay together and on the page with the end of the
+                // minutes when they fit; the room to sign under them may run into the margin.
+                self.room_for(line * lines);
                 let top = self.y;
                 let mut bottom = top;
                 for (k, (title, note)) in pairs.iter().enumerate() {
