@@ -694,9 +694,11 @@ async fn stream_station(api: &Api, plan: &StationPlan) -> anyhow::Result<Station
 /// and whether it is `partial` (provisional, while someone is still speaking) or `final`.
 #[derive(Debug, Clone)]
 struct Arrival {
+    start: f64,
     end: f64,
     at: Instant,
     partial: bool,
+    text: String,
 }
 
 type Arrivals = Arc<Mutex<Vec<Arrival>>>;
@@ -710,10 +712,17 @@ fn parse_caption(data: &str, at: Instant) -> anyhow::Result<Option<Arrival>> {
         Some("marker") => return Ok(None),
         _ => bail!("caption of unknown kind: {c}"),
     };
-    let end = c["end"]
-        .as_f64()
-        .with_context(|| format!("caption without end: {c}"))?;
-    Ok(Some(Arrival { end, at, partial }))
+    let (Some(start), Some(end)) = (c["start"].as_f64(), c["end"].as_f64()) else {
+        bail!("caption without start or end: {c}");
+    };
+    let text = c["text"].as_str().unwrap_or_default().to_string();
+    Ok(Some(Arrival {
+        start,
+        end,
+        at,
+        partial,
+        text,
+    }))
 }
 
 /// Subscribes to a hearing's captions; returns once subscribed, with a task collecting them.
@@ -897,6 +906,8 @@ struct Point {
     captions: usize,
     stations_without_captions: usize,
     latency: Vec<f64>,
+    /// (latency, what) of every final caption, for the slowest ones in the details.
+    slowest: Vec<(f64, String)>,
     late_latency: Vec<f64>,
     /// Latency of each partial caption (same definition as for final ones).
     partial_latency: Vec<f64>,
@@ -1136,6 +1147,7 @@ async fn run_point(
         captions: 0,
         stations_without_captions: 0,
         latency: Vec::new(),
+        slowest: Vec::new(),
         late_latency: Vec::new(),
         partial_latency: Vec::new(),
         window_latency: Vec::new(),
@@ -1187,6 +1199,13 @@ async fn run_point(
             };
             let latency = c.at.saturating_duration_since(sent).as_secs_f64();
             point.latency.push(latency);
+            point.slowest.push((
+                latency,
+                format!(
+                    "{} {:.1}–{:.1} s “{}”",
+                    plan.session, c.start, c.end, c.text
+                ),
+            ));
             if c.end >= args.secs * 2.0 / 3.0 {
                 point.late_latency.push(latency);
             }
@@ -1372,6 +1391,11 @@ fn details(p: &Point) -> String {
                 "  courtscribe_caption_latency_seconds: absent from /metrics"
             );
         }
+    }
+    let mut slowest = p.slowest.clone();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (latency, what) in slowest.iter().take(5) {
+        let _ = writeln!(s, "  slow final caption: {latency:.2} s, {what}");
     }
     for (kind, count, sum) in &p.decode {
         let _ = writeln!(

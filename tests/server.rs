@@ -702,6 +702,17 @@ async fn kill_9_during_a_job_then_restart_completes_once_and_tampering_is_detect
         assert!(Instant::now() < deadline, "job never ran");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The job decodes at the lowest CPU priority (live captions and requests go first); the
+    // server's other threads keep the normal one.
+    let threads = server.threads();
+    let job = threads.iter().find(|(name, _)| name.starts_with("job-"));
+    assert_eq!(job.map(|j| j.1), Some(19), "{threads:?}");
+    assert!(
+        threads
+            .iter()
+            .any(|(name, nice)| !name.starts_with("job-") && *nice == 0),
+        "{threads:?}"
+    );
     server.kill9();
     server.restart();
     let admin = server.admin().await;

@@ -16,7 +16,8 @@ pub struct Config {
     pub data: PathBuf,
     /// Installed whisper model the workers load (`courtscribe models list`).
     pub model: String,
-    /// Decoding workers. Each holds one decoding state on the one loaded model.
+    /// Job workers (each holds one decoding state on the one loaded model while it transcribes),
+    /// and as many live caption workers.
     pub workers: usize,
     /// CPU threads per worker. `workers × threads` should not exceed the idle cores: whisper.cpp's
     /// threads spin at barriers, and oversubscription slows decoding several times over.

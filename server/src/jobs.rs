@@ -2,19 +2,17 @@
 //! claimed atomically by one worker, its result committed in one transaction with the revision
 //! it produces (`revisions.job_id` is unique), so a job that is interrupted by `kill -9` is simply
 //! claimed again after the restart and can never add its segments twice. Live hearings' jobs have a
-//! higher priority than uploads, and live caption windows go before any job: a worker decodes the
-//! captions waiting between two windows of the recording it transcribes.
+//! higher priority than uploads. Live captions have their own workers (see [`crate::live`]); jobs
+//! run at the lowest CPU priority, so captions take the cores whenever they need them.
 //!
 //! All workers share one loaded model ([`Engine`]); each decodes with its own whisper state.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use courtscribe_models::InstalledModel;
-use courtscribe_transcriber::whisper::WhisperRecognizer;
 use courtscribe_transcriber::{
     Language, PipelineOptions, TranscribeOptions, Transcript, WhisperEngine,
 };
@@ -40,35 +38,14 @@ pub struct Engine {
     pub model: InstalledModel,
 }
 
-/// Worker wake-ups, busy workers and in-flight progress.
+/// Worker wake-ups and in-flight progress.
 #[derive(Debug, Default)]
 pub struct Jobs {
     wake: Notify,
-    busy: AtomicUsize,
     progress: Mutex<HashMap<i64, f64>>,
 }
 
-/// Counts a worker as busy while it lives.
-struct Busy<'a>(&'a AtomicUsize);
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 impl Jobs {
-    fn busy(&self) -> Busy<'_> {
-        self.busy.fetch_add(1, Ordering::SeqCst);
-        Busy(&self.busy)
-    }
-
-    /// A partial caption is worth a worker only while every other worker is idle: it holds its
-    /// worker for as long as a final caption, which would then wait for it.
-    fn partials_allowed(&self) -> bool {
-        self.busy.load(Ordering::SeqCst) == 0
-    }
-
     /// Tells a waiting worker that there is work.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -99,9 +76,10 @@ pub async fn requeue_interrupted(db: &SqlitePool) -> sqlx::Result<u64> {
     )
 }
 
-/// Starts `workers` workers on `engine`.
+/// Starts `workers` job workers and as many caption workers on `engine`.
 pub fn start(state: &Arc<AppState>, engine: Arc<Engine>) {
     for n in 0..state.config.workers {
+        tokio::spawn(crate::live::caption_worker(state.clone(), engine.clone()));
         let state = state.clone();
         let engine = engine.clone();
         tokio::spawn(async move {
@@ -111,36 +89,25 @@ pub fn start(state: &Arc<AppState>, engine: Arc<Engine>) {
     }
 }
 
-/// With two or more workers, worker 0 keeps itself for captions while any station streams: a job
-/// holds its worker for a whole recording, and live captions must not wait behind one. With no
-/// live session it takes jobs like the others.
+/// A job worker. Jobs decode on threads of the lowest CPU priority, so live captions (decoded by
+/// the caption workers at normal priority) take the cores whenever they need them. While live
+/// captions are running, one worker fewer takes jobs (at least one does): each job holds a decoding
+/// state of ~150–200 MB, and the caption workers hold theirs.
 async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
-    let reserved = n == 0 && state.config.workers >= 2;
-    let mut recognizer = None;
+    let workers = state.config.workers;
     loop {
-        if let Some(task) = state.live.next_caption_task(state.jobs.partials_allowed()) {
-            let _busy = state.jobs.busy();
-            let (s, e, mut kept) = (state.clone(), engine.clone(), recognizer.take());
-            let decoded = tokio::task::spawn_blocking(move || {
-                crate::live::caption(&s, &e, &mut kept, task);
-                kept
-            });
-            match decoded.await {
-                Ok(kept) => recognizer = kept,
-                Err(e) => tracing::error!("caption worker crashed: {e}"),
-            }
-            continue;
-        }
-        if reserved && state.metrics.live_sessions.get() > 0 {
+        let limit = if state.metrics.live_sessions.get() == 0 && state.live.captions_idle() {
+            workers
+        } else {
+            (workers - 1).max(1)
+        };
+        if n >= limit {
             let _ =
                 tokio::time::timeout(Duration::from_millis(250), state.jobs.wake.notified()).await;
             continue;
         }
         match claim(&state.db).await {
-            Ok(Some(job)) => {
-                let _busy = state.jobs.busy();
-                run(&state, &engine, &mut recognizer, job).await;
-            }
+            Ok(Some(job)) => run(&state, &engine, job).await,
             Ok(None) => {
                 let _ =
                     tokio::time::timeout(Duration::from_secs(1), state.jobs.wake.notified()).await;
@@ -171,14 +138,7 @@ async fn claim(db: &SqlitePool) -> sqlx::Result<Option<Claimed>> {
     .await
 }
 
-/// Runs one job. Between the windows of the recording the worker decodes any caption waiting
-/// (with `recognizer`, its caption state): a long job must not hold back live captions.
-async fn run(
-    state: &Arc<AppState>,
-    engine: &Arc<Engine>,
-    recognizer: &mut Option<WhisperRecognizer>,
-    job: Claimed,
-) {
+async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
     if job.attempts > MAX_ATTEMPTS {
         let why = format!("gave up after {MAX_ATTEMPTS} interrupted attempts");
         finish_failed(&state.db, job.id, &why).await;
@@ -203,24 +163,25 @@ async fn run(
     let path = state.data.join(&rel);
     let diarize = state.config.diarize;
     let engine = engine.clone();
-    let worker_state = state.clone();
+    let progress_state = state.clone();
     let job_id = job.id;
-    let mut kept = recognizer.take();
-    let result = tokio::task::spawn_blocking(move || {
-        let progress = |f: f64| {
-            worker_state.jobs.set_progress(job_id, Some(f));
-            while let Some(task) = worker_state.live.next_caption_task(false) {
-                crate::live::caption(&worker_state, &engine, &mut kept, task);
-            }
-        };
-        let result = transcribe_file(&engine, &path, &rel, &language, diarize, progress);
-        (result, kept)
-    })
-    .await
-    .map(|(result, kept)| {
-        *recognizer = kept;
-        result
-    });
+    let (done, result) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("job-{job_id}"))
+        .spawn(move || {
+            lowest_priority();
+            let progress = move |f: f64| progress_state.jobs.set_progress(job_id, Some(f));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                transcribe_file(&engine, &path, &rel, &language, diarize, progress)
+            }));
+            let _ = done.send(result);
+        });
+    let result = match thread {
+        Ok(_) => result
+            .await
+            .unwrap_or(Err(Box::new("the job thread ended"))),
+        Err(e) => Err(Box::new(e.to_string()) as Box<dyn std::any::Any + Send>),
+    };
     state.jobs.set_progress(job.id, None);
     match result {
         Ok(Ok(transcript)) => {
@@ -236,7 +197,14 @@ async fn run(
             }
         }
         Ok(Err(e)) => finish_failed(&state.db, job.id, &e).await,
-        Err(e) => finish_failed(&state.db, job.id, &format!("worker crashed: {e}")).await,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            finish_failed(&state.db, job.id, &format!("worker crashed: {why}")).await
+        }
     }
 }
 
@@ -251,6 +219,23 @@ async fn finish_failed(db: &SqlitePool, job: i64, why: &str) {
             .await;
     if let Err(e) = r {
         tracing::error!(job, "cannot mark the job failed: {e}");
+    }
+}
+
+/// Puts the calling thread at the lowest CPU priority (Linux: `SCHED_BATCH`, nice 19), where a
+/// job yields the cores to live captions and to the server's requests. Where that is refused the
+/// job runs at normal priority.
+fn lowest_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy, thread_native_id,
+    };
+    let batch = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
+    if let Err(e) = thread_priority::set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        batch,
+    ) {
+        tracing::warn!("cannot lower the priority of a job thread: {e:?}");
     }
 }
 

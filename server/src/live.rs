@@ -16,6 +16,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 use crate::AppState;
 use crate::auth::{Caller, SENDERS};
@@ -140,9 +141,21 @@ pub struct Live {
     final_until: Mutex<HashMap<String, f64>>,
     /// Per session: the generation of the connection that owns it (a reconnect takes over).
     owners: Mutex<HashMap<String, Arc<tokio::sync::Mutex<u64>>>>,
+    /// Caption workers waiting for a task.
+    wake: Notify,
+    /// Caption workers decoding now.
+    decoding: AtomicUsize,
+    /// Decoding states the caption workers hold (kept while stations stream).
+    states: AtomicUsize,
 }
 
 impl Live {
+    /// No caption is waiting or being decoded and the caption workers hold no decoding state
+    /// (they drop theirs when no station streams any more).
+    pub fn captions_idle(&self) -> bool {
+        self.states.load(Ordering::SeqCst) == 0 && self.tasks.lock().is_ok_and(|q| q.is_empty())
+    }
+
     /// The next caption to decode: final captions first, then, when `partials` is allowed, the
     /// freshest partial ones (a partial caption that waited too long is stale and dropped).
     pub fn next_caption_task(&self, partials: bool) -> Option<CaptionTask> {
@@ -167,6 +180,7 @@ impl Live {
             q.retain(|old| !(old.partial && old.session == t.session));
             q.push_back(t);
         }
+        self.wake.notify_one();
     }
 
     /// Subscribes to a hearing's captions: the recent ones, then a live receiver.
@@ -599,7 +613,6 @@ fn queue_captions(state: &AppState, s: &Session, tasks: Vec<CaptionTask>) {
             language: s.language.clone(),
             ..task
         });
-        state.jobs.wake();
     }
 }
 
@@ -828,12 +841,48 @@ impl Captioner {
     }
 }
 
-/// Decodes one caption task and publishes its segments. Blocking: runs on a worker's blocking
-/// thread, between the windows of a job too (live work goes before batch work). `recognizer` is
-/// the worker's own decoding state on the caption engine, made on first use and kept (a state is
-/// ~150 MB of buffers: making one per caption costs time and leaves the allocator holding freed
-/// ones).
-pub fn caption(
+/// A caption worker: decodes captions as they are cut, at normal CPU priority (jobs run at the
+/// lowest, so captions take the cores they need). Its decoding state on the caption engine is made
+/// on first use and kept while stations stream (a state is ~150 MB of buffers: making one per
+/// caption costs time), and dropped when the hearings stop, so the memory goes back to jobs.
+pub async fn caption_worker(state: Arc<AppState>, engine: Arc<Engine>) {
+    let live = &state.live;
+    let mut recognizer: Option<WhisperRecognizer> = None;
+    loop {
+        // A partial caption holds its worker as long as a final one, which would wait for it:
+        // decode one only while no other caption is being decoded.
+        let partials = live.decoding.load(Ordering::SeqCst) == 0;
+        let Some(task) = live.next_caption_task(partials) else {
+            if recognizer.is_some() && state.metrics.live_sessions.get() == 0 {
+                recognizer = None;
+                live.states.fetch_sub(1, Ordering::SeqCst);
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(250), live.wake.notified()).await;
+            continue;
+        };
+        live.decoding.fetch_add(1, Ordering::SeqCst);
+        let had = recognizer.is_some();
+        let (s, e, mut kept) = (state.clone(), engine.clone(), recognizer.take());
+        let decoded = tokio::task::spawn_blocking(move || {
+            caption(&s, &e, &mut kept, task);
+            kept
+        });
+        match decoded.await {
+            Ok(kept) => recognizer = kept,
+            Err(e) => tracing::error!("caption worker crashed: {e}"),
+        }
+        live.decoding.fetch_sub(1, Ordering::SeqCst);
+        match (had, recognizer.is_some()) {
+            (false, true) => live.states.fetch_add(1, Ordering::SeqCst),
+            (true, false) => live.states.fetch_sub(1, Ordering::SeqCst),
+            _ => 0,
+        };
+    }
+}
+
+/// Decodes one caption task and publishes its segments. Blocking. `recognizer` is the worker's
+/// decoding state on the caption engine, made here when it has none.
+fn caption(
     state: &AppState,
     engine: &Engine,
     recognizer: &mut Option<WhisperRecognizer>,

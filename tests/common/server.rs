@@ -48,6 +48,22 @@ impl Server {
     }
 
     /// `kill -9`: no shutdown code runs.
+    /// `(thread name, nice value)` of every thread of the server process (Linux `/proc`).
+    pub fn threads(&self) -> Vec<(String, i64)> {
+        let task = format!("/proc/{}/task", self.child.id());
+        let Ok(dir) = std::fs::read_dir(task) else {
+            return Vec::new();
+        };
+        dir.filter_map(|t| {
+            let stat = std::fs::read_to_string(t.ok()?.path().join("stat")).ok()?;
+            let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+            // Fields after the name start at field 3 (state); nice is field 19.
+            let nice = rest.split_whitespace().nth(16)?.parse().ok()?;
+            Some((name.to_string(), nice))
+        })
+        .collect()
+    }
+
     pub fn kill9(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reap");
