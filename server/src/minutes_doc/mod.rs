@@ -215,7 +215,10 @@ impl Minutes {
                 "Vụ án số {}: {}",
                 self.case_number, self.case_title
             ))]),
-            para(vec![Run::plain(format!("Thời gian: {}", self.when))]),
+            para(vec![Run::plain(format!(
+                "Thời gian: {}",
+                vn_time(&self.when)
+            ))]),
             para(vec![Run::plain(format!(
                 "Địa điểm: {}, {}",
                 self.courtroom, self.court
@@ -253,7 +256,7 @@ impl Minutes {
                     Run::bold(format!(
                         "Đính chính {}, {} — {} ({}): ",
                         k + 1,
-                        a.created_at,
+                        vn_time(&a.created_at),
                         a.author,
                         signer_label(&a.author_role)
                     )),
@@ -264,7 +267,7 @@ impl Minutes {
                         "(đã ký xác nhận bởi {} {}, {})",
                         signer_label(&s.role),
                         s.username,
-                        s.created_at
+                        vn_time(&s.created_at)
                     ),
                     None => "(chưa ký xác nhận)".to_string(),
                 };
@@ -281,7 +284,7 @@ impl Minutes {
             .map(|(title, role)| {
                 let signed = self.approvals.iter().find(|(_, r, _)| r == role);
                 let line = match signed {
-                    Some((user, _, at)) => format!("(đã phê duyệt: {user}, {at})"),
+                    Some((user, _, at)) => format!("(đã phê duyệt: {user}, {})", vn_time(at)),
                     None => "(chưa ký)".to_string(),
                 };
                 (title.to_string(), line)
@@ -292,8 +295,45 @@ impl Minutes {
     }
 }
 
+/// A stored UTC time (RFC 3339) as Vietnamese documents write it, in Vietnam's time (UTC+7 all
+/// year): `20 giờ 18 phút, ngày 26/11/2026`. Anything unparsable is shown as stored.
+fn vn_time(stored: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(t) = time::OffsetDateTime::parse(stored, &Rfc3339) else {
+        return stored.to_string();
+    };
+    let t = t.to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    format!(
+        "{:02} giờ {:02} phút, ngày {:02}/{:02}/{}",
+        t.hour(),
+        t.minute(),
+        t.day(),
+        u8::from(t.month()),
+        t.year()
+    )
+}
+
 /// `hh:mm:ss`.
 fn clock(secs: f64) -> String {
     let s = secs.max(0.0).round() as u64;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vn_time;
+
+    #[test]
+    fn times_are_written_in_vietnam_time_the_vietnamese_way() {
+        assert_eq!(
+            vn_time("2026-11-26T13:18:03Z"),
+            "20 giờ 18 phút, ngày 26/11/2026"
+        );
+        // Past midnight in Vietnam is the next day.
+        assert_eq!(
+            vn_time("2026-12-31T17:05:00Z"),
+            "00 giờ 05 phút, ngày 01/01/2027"
+        );
+        assert_eq!(vn_time("not a time"), "not a time");
+    }
 }
