@@ -19,6 +19,7 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod live;
+pub mod malloc;
 pub mod markers;
 pub mod metrics;
 pub mod minutes;

@@ -35,6 +35,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    courtscribe_server::malloc::tune();
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(d) = args.data {
         config.data = d;
