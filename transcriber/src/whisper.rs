@@ -16,6 +16,8 @@ use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
 
 /// Whisper's timestamps are in centiseconds.
 const CS: f64 = 0.01;
+/// Fewest encoder positions a short window is decoded with (5 s of audio context).
+const MIN_AUDIO_CTX: usize = 250;
 /// Encoder positions of whisper's full 30 s window.
 const FULL_AUDIO_CTX: usize = 1500;
 /// How far (centiseconds) a DTW token time may lie outside its segment and still be trusted.
@@ -220,8 +222,13 @@ impl Recognizer for WhisperRecognizer {
             params.set_initial_prompt(prompt);
         }
         if self.engine.fit_audio_ctx {
-            // 50 encoder positions per second of audio, plus a margin of about 1.3 s.
-            let positions = (audio.len() / 320 + 64).min(FULL_AUDIO_CTX);
+            // 50 encoder positions per second of audio, plus a margin of about 1.3 s, and never
+            // fewer than 5 s worth: with a context of ~1–2 s the decoder loops (measured: a 1 s
+            // window of `en_civil_loan.wav` took 9.4 s of retries, another came out with its
+            // sentence twice); from 250 positions both decode cleanly at the same cost as before.
+            let positions = (audio.len() / 320 + 64)
+                .max(MIN_AUDIO_CTX)
+                .min(FULL_AUDIO_CTX);
             params.set_audio_ctx(positions as i32);
         }
         self.state
