@@ -226,9 +226,7 @@ impl Recognizer for WhisperRecognizer {
             // fewer than 5 s worth: with a context of ~1–2 s the decoder loops (measured: a 1 s
             // window of `en_civil_loan.wav` took 9.4 s of retries, another came out with its
             // sentence twice); from 250 positions both decode cleanly at the same cost as before.
-            let positions = (audio.len() / 320 + 64)
-                .max(MIN_AUDIO_CTX)
-                .min(FULL_AUDIO_CTX);
+            let positions = (audio.len() / 320 + 64).clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX);
             params.set_audio_ctx(positions as i32);
         }
         self.state
