@@ -3,7 +3,8 @@
 //! whisper loops (repeats a phrase many times) and invents stock phrases in noise. VAD keeps long
 //! silences away from it; these checks catch what is left: repeated n-grams and repeated
 //! segments, text that compresses too well (whisper's own 2.4 ratio), and segments that are
-//! probably not speech at all (no-speech probability with low confidence).
+//! probably not speech at all (no-speech probability with low confidence, or more words than their
+//! time could hold).
 
 use std::io::Write as _;
 
@@ -22,6 +23,7 @@ pub const LOW_AVG_LOGPROB: f32 = -1.0;
 const STOCK_PHRASES: &[&str] = &[
     "hãy subscribe cho kênh ghiền mì gõ để không bỏ lỡ những video hấp dẫn",
     "hãy subscribe cho kênh ghiền mì gõ",
+    "để không bỏ lỡ những video hấp dẫn",
     "cảm ơn các bạn đã theo dõi",
     "cảm ơn các bạn đã xem video",
     "hẹn gặp lại các bạn trong những video tiếp theo",
@@ -161,9 +163,26 @@ pub fn collapse_loops(segments: Vec<Segment>) -> Vec<Segment> {
     out
 }
 
-/// Segments that are probably not speech: whisper's no-speech rule, or a stock phrase.
+/// Words per second nobody speaks: a segment this dense, and not confidently decoded, was
+/// invented. Seen: "Để không bỏ lỡ những video hấp dẫn" (8 words in 36 ms, mean word probability
+/// 0.47) after the last word of a 1.5 s clip. People say at most ~8 syllables a second.
+const MAX_WORDS_PER_SEC: f64 = 25.0;
+const MIN_WORDS_FOR_RATE: usize = 4;
+const CONFIDENT_WORD_PROBABILITY: f32 = 0.6;
+
+/// Segments that are probably not speech: whisper's no-speech rule, a stock phrase, or more words
+/// than the time they take could hold, decoded without confidence.
 pub fn is_hallucination(seg: &Segment) -> bool {
     if seg.no_speech_prob > NO_SPEECH_PROB && seg.avg_logprob < LOW_AVG_LOGPROB {
+        return true;
+    }
+    let n = seg.words.len();
+    let mean_probability = seg.words.iter().map(|w| w.probability).sum::<f32>() / n.max(1) as f32;
+    let rate = n as f64 / (seg.end - seg.start).max(0.01);
+    if n >= MIN_WORDS_FOR_RATE
+        && rate > MAX_WORDS_PER_SEC
+        && mean_probability < CONFIDENT_WORD_PROBABILITY
+    {
         return true;
     }
     let norm = normalise(&seg.text);
@@ -275,5 +294,43 @@ mod tests {
         quiet.avg_logprob = -1.4;
         assert!(is_hallucination(&quiet));
         assert!(!is_hallucination(&segment("Cảm ơn Hội đồng xét xử")));
+    }
+
+    /// `text` squeezed into `secs`, every word with probability `p`.
+    fn squeezed(text: &str, secs: f64, p: f32) -> Segment {
+        let mut seg = segment(text);
+        let n = seg.words.len() as f64;
+        for (i, w) in seg.words.iter_mut().enumerate() {
+            w.start = 1.46 + secs * i as f64 / n;
+            w.end = 1.46 + secs * (i + 1) as f64 / n;
+            w.probability = p;
+        }
+        seg.start = 1.46;
+        seg.end = 1.46 + secs;
+        seg
+    }
+
+    #[test]
+    fn more_words_than_their_time_could_hold_are_invented_unless_confident() {
+        // As decoded from the last 1.5 s of speech of a clip (`vi_civil_loan.wav` at 149 s).
+        assert!(is_hallucination(&squeezed(
+            "Để không bỏ lỡ những video hấp dẫn quá",
+            0.036,
+            0.47
+        )));
+        // Fast but human: 8 words in 1.2 s.
+        assert!(!is_hallucination(&squeezed(
+            "Bị cáo có ý kiến gì thêm không ạ",
+            1.2,
+            0.47
+        )));
+        // Squeezed by timing, but decoded with confidence: kept.
+        assert!(!is_hallucination(&squeezed(
+            "Bị cáo có ý kiến gì thêm không ạ",
+            0.05,
+            0.9
+        )));
+        // Two short words close together are not a rate.
+        assert!(!is_hallucination(&squeezed("Vâng ạ", 0.02, 0.3)));
     }
 }
