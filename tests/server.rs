@@ -1093,6 +1093,16 @@ async fn partial_captions_follow_a_long_utterance_streamed_in_real_time() {
         .map(words)
         .sum();
     assert!(words(partials[0]) < final_words, "{events:?}");
+    // Finals (settled segments of a partial caption, then the rest of the stretch) follow each
+    // other in time and never caption the same audio twice.
+    let finals: Vec<(f64, f64)> = events
+        .iter()
+        .filter(|e| e["kind"] == "final")
+        .map(|e| (e["start"].as_f64().unwrap(), e["end"].as_f64().unwrap()))
+        .collect();
+    for w in finals.windows(2) {
+        assert!(w[1].0 >= w[0].1 - 0.05, "overlapping finals: {events:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -47,6 +47,9 @@ const MAX_CAPTION_WINDOW_SECS: f64 = 6.0;
 /// Past this length a stretch is also cut at a short pause (a breath between sentences).
 const BREATH_CUT_AFTER_SECS: f64 = 1.5;
 const BREATH_SECS: f64 = 0.25;
+/// A segment of a partial caption followed by this much more speech is settled: published as
+/// final at once.
+const SETTLED_AFTER_SECS: f64 = 0.5;
 /// How often the captioner looks for a pause (seconds of audio): each look adds up to this much
 /// to a caption's latency.
 const LOOK_EVERY_SECS: f64 = 0.2;
@@ -599,6 +602,7 @@ async fn append(state: &AppState, s: &mut Session, frame: &[u8]) -> Result<u64, 
     s.next_seq = seq + 1;
     s.bytes = bytes;
     state.metrics.live_bytes.inc_by(pcm.len() as u64);
+    s.captions.captioned_until(state.live.final_until(&s.id));
     let tasks = s.captions.push(pcm, s.channels);
     queue_captions(state, s, tasks);
     Ok(seq)
@@ -758,6 +762,20 @@ impl Captioner {
         self.cut(false)
     }
 
+    /// Drops pending audio before `until` (seconds in the recording): a worker already published
+    /// final captions for it (the settled segments of a partial caption).
+    fn captioned_until(&mut self, until: f64) {
+        let frame = (until * f64::from(self.rate)).floor() as u64;
+        if frame <= self.pending_start {
+            return;
+        }
+        let n = ((frame - self.pending_start) as usize).min(self.pending.len());
+        self.pending.drain(..n);
+        self.pending_start += n as u64;
+        self.looked_at = self.looked_at.saturating_sub(n);
+        self.partial_at = self.partial_at.saturating_sub(n);
+    }
+
     fn flush(&mut self) -> Vec<CaptionTask> {
         self.cut(true)
     }
@@ -892,12 +910,23 @@ fn caption(
         hearing,
         session,
         language,
-        samples,
-        offset,
+        mut samples,
+        mut offset,
         cut_at,
         partial,
     } = task;
     let until = offset + samples.len() as f64 / 16_000.0;
+    // The start of this stretch may already be captioned (settled segments of a partial caption
+    // decoded while this stretch waited): decode only the rest.
+    let captioned = state.live.final_until(&session);
+    if !partial && captioned > offset {
+        let skip = (((captioned - offset) * 16_000.0) as usize).min(samples.len());
+        samples.drain(..skip);
+        offset += skip as f64 / 16_000.0;
+        if samples.len() < 1_600 {
+            return;
+        }
+    }
     let started = Instant::now();
     let decoded = (|| -> Result<Vec<courtscribe_transcriber::Segment>, String> {
         let recognizer = match recognizer {
@@ -922,13 +951,40 @@ fn caption(
         .get_or_create(&vec![("kind".to_string(), kind.to_string())])
         .observe(started.elapsed().as_secs_f64());
     match decoded {
-        Ok(segments) if partial => {
-            let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
-                return;
-            };
+        Ok(mut segments) if partial => {
             if state.live.final_until(&session) > offset {
                 return;
             }
+            // Segments the speaker has finished, followed by at least SETTLED_AFTER_SECS of
+            // speech, do not change when more audio comes: they are published as final now (the
+            // captioner drops their audio), so a long stretch does not hold them back.
+            let settled_until = until - SETTLED_AFTER_SECS;
+            let settled = segments
+                .iter()
+                .rposition(|seg| offset + seg.end <= settled_until)
+                .map_or(0, |k| k + 1)
+                .min(segments.len().saturating_sub(1));
+            if settled > 0 {
+                let rest = segments.split_off(settled);
+                let end = segments.last().map_or(offset, |seg| offset + seg.end);
+                state.live.set_final_until(&session, end);
+                for seg in segments {
+                    state.live.publish(
+                        hearing,
+                        Caption {
+                            session: session.clone(),
+                            kind: "final".into(),
+                            start: offset + seg.start,
+                            end: offset + seg.end,
+                            text: seg.text.trim().to_string(),
+                        },
+                    );
+                }
+                segments = rest;
+            }
+            let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
+                return;
+            };
             let text: Vec<&str> = segments.iter().map(|s| s.text.trim()).collect();
             state.live.publish(
                 hearing,

@@ -166,7 +166,7 @@ pub fn collapse_loops(segments: Vec<Segment>) -> Vec<Segment> {
 /// Words per second nobody speaks: a segment this dense, and not confidently decoded, was
 /// invented. Seen: "Để không bỏ lỡ những video hấp dẫn" (8 words in 36 ms, mean word probability
 /// 0.47) after the last word of a 1.5 s clip. People say at most ~8 syllables a second.
-const MAX_WORDS_PER_SEC: f64 = 25.0;
+const MAX_WORDS_PER_SEC: f64 = 20.0;
 const MIN_WORDS_FOR_RATE: usize = 4;
 const CONFIDENT_WORD_PROBABILITY: f32 = 0.6;
 
