@@ -938,6 +938,7 @@ fn caption(
                 "auto" => courtscribe_transcriber::Language::Auto,
                 code => courtscribe_transcriber::Language::Fixed(code.to_string()),
             },
+            retry_loops: false,
             ..Default::default()
         };
         courtscribe_transcriber::pipeline::recognise(recognizer, &samples, &opts, &mut |_| {})

@@ -54,6 +54,10 @@ pub struct PipelineOptions {
     pub language: Language,
     pub prompt: Option<String>,
     pub vad: VadConfig,
+    /// A window that loops is decoded again at higher temperatures, then in halves (up to ~9
+    /// decodes). Off for live captions, which must come quickly and are not the record: the loop
+    /// is collapsed to one copy at once.
+    pub retry_loops: bool,
 }
 
 impl Default for PipelineOptions {
@@ -62,6 +66,7 @@ impl Default for PipelineOptions {
             language: Language::Fixed("vi".into()),
             prompt: None,
             vad: VadConfig::default(),
+            retry_loops: true,
         }
     }
 }
@@ -122,6 +127,7 @@ pub fn recognise(
             &regions,
             &language,
             prompt.as_deref(),
+            opts.retry_loops,
         )?);
         previous_end = Some(window.source_end_secs());
         done += window.duration_secs();
@@ -143,6 +149,7 @@ fn decode_window(
     regions: &[Region],
     language: &str,
     prompt: Option<&str>,
+    retry_loops: bool,
 ) -> Result<Vec<Segment>, Error> {
     // The greedy decode, kept in case nothing better comes, and the best retry that did not loop.
     let mut greedy: Vec<Segment> = Vec::new();
@@ -182,7 +189,7 @@ fn decode_window(
         );
         // Greedy text is the most faithful when it does not loop; a sampled retry must also be
         // confident, or it is whisper making things up at a high temperature.
-        if !looping && (attempt == 0 || avg_logprob >= guard::LOW_AVG_LOGPROB) {
+        if !retry_loops || (!looping && (attempt == 0 || avg_logprob >= guard::LOW_AVG_LOGPROB)) {
             return Ok(keep_speech(segments));
         }
         if attempt == 0 {
@@ -205,9 +212,9 @@ fn decode_window(
             window_start = window.source_start_secs(),
             "decoding the looping window in halves"
         );
-        let mut halves = decode_window(recognizer, &left, regions, language, prompt)?;
+        let mut halves = decode_window(recognizer, &left, regions, language, prompt, true)?;
         halves.extend(decode_window(
-            recognizer, &right, regions, language, prompt,
+            recognizer, &right, regions, language, prompt, true,
         )?);
         return Ok(halves);
     }
@@ -488,8 +495,26 @@ mod tests {
             decodes: vec![vec![looped.clone()], vec![looped.clone()], vec![looped]],
             temperatures: vec![],
         };
-        let segs = decode_window(&mut rec, &w, &regions, "vi", None).expect("decodes");
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None, true).expect("decodes");
         assert_eq!(rec.temperatures, FALLBACK_TEMPERATURES.to_vec());
+        assert_eq!(segs.len(), 1);
+        assert_eq!(guard::normalise(&segs[0].text), "xin mời bị cáo");
+    }
+
+    #[test]
+    fn without_retries_a_loop_is_collapsed_after_one_decode() {
+        let (w, regions) = window_and_regions();
+        let looped = raw(
+            "xin mời bị cáo xin mời bị cáo xin mời bị cáo xin mời bị cáo",
+            0.0,
+            0.3,
+        );
+        let mut rec = Scripted {
+            decodes: vec![vec![looped.clone()], vec![looped]],
+            temperatures: vec![],
+        };
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None, false).expect("decodes");
+        assert_eq!(rec.temperatures, vec![FALLBACK_TEMPERATURES[0]]);
         assert_eq!(segs.len(), 1);
         assert_eq!(guard::normalise(&segs[0].text), "xin mời bị cáo");
     }
@@ -503,7 +528,7 @@ mod tests {
             decodes: vec![vec![looped], vec![clean]],
             temperatures: vec![],
         };
-        let segs = decode_window(&mut rec, &w, &regions, "vi", None).expect("decodes");
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None, true).expect("decodes");
         assert_eq!(rec.temperatures, vec![0.0, 0.4]);
         assert_eq!(segs[0].text, "bị cáo có mặt");
     }
@@ -672,7 +697,7 @@ mod tests {
             decodes,
             temperatures: vec![],
         };
-        let segs = decode_window(&mut rec, &w, &regions, "vi", None).expect("decodes");
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None, true).expect("decodes");
         let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(
             texts,
