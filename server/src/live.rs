@@ -234,6 +234,31 @@ impl Live {
         );
     }
 
+    /// Publishes `segments` (times relative to `offset`) as the session's final captions of its
+    /// audio up to `until` (seconds in the recording).
+    fn publish_finals(
+        &self,
+        hearing: i64,
+        session: &str,
+        offset: f64,
+        until: f64,
+        segments: Vec<courtscribe_transcriber::Segment>,
+    ) {
+        self.set_final_until(session, until);
+        for seg in segments {
+            self.publish(
+                hearing,
+                Caption {
+                    session: session.to_string(),
+                    kind: "final".into(),
+                    start: offset + seg.start,
+                    end: offset + seg.end,
+                    text: seg.text.trim().to_string(),
+                },
+            );
+        }
+    }
+
     fn final_until(&self, session: &str) -> f64 {
         self.final_until
             .lock()
@@ -968,19 +993,9 @@ fn caption(
             if settled > 0 {
                 let rest = segments.split_off(settled);
                 let end = segments.last().map_or(offset, |seg| offset + seg.end);
-                state.live.set_final_until(&session, end);
-                for seg in segments {
-                    state.live.publish(
-                        hearing,
-                        Caption {
-                            session: session.clone(),
-                            kind: "final".into(),
-                            start: offset + seg.start,
-                            end: offset + seg.end,
-                            text: seg.text.trim().to_string(),
-                        },
-                    );
-                }
+                state
+                    .live
+                    .publish_finals(hearing, &session, offset, end, segments);
                 segments = rest;
             }
             let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
@@ -999,19 +1014,9 @@ fn caption(
             );
         }
         Ok(segments) => {
-            state.live.set_final_until(&session, until);
-            for seg in segments {
-                state.live.publish(
-                    hearing,
-                    Caption {
-                        session: session.clone(),
-                        kind: "final".into(),
-                        start: offset + seg.start,
-                        end: offset + seg.end,
-                        text: seg.text.trim().to_string(),
-                    },
-                );
-            }
+            state
+                .live
+                .publish_finals(hearing, &session, offset, until, segments);
             state
                 .metrics
                 .caption_latency

@@ -483,8 +483,9 @@ mod tests {
         )
     }
 
-    #[test]
-    fn loops_retry_at_higher_temperature_then_collapse() {
+    /// Decodes a window whose every decode loops; returns the temperatures asked for and the
+    /// segments kept.
+    fn decode_looping(retry_loops: bool) -> (Vec<f32>, Vec<Segment>) {
         let (w, regions) = window_and_regions();
         let looped = raw(
             "xin mời bị cáo xin mời bị cáo xin mời bị cáo xin mời bị cáo",
@@ -495,26 +496,22 @@ mod tests {
             decodes: vec![vec![looped.clone()], vec![looped.clone()], vec![looped]],
             temperatures: vec![],
         };
-        let segs = decode_window(&mut rec, &w, &regions, "vi", None, true).expect("decodes");
-        assert_eq!(rec.temperatures, FALLBACK_TEMPERATURES.to_vec());
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None, retry_loops).expect("decodes");
+        (rec.temperatures, segs)
+    }
+
+    #[test]
+    fn loops_retry_at_higher_temperature_then_collapse() {
+        let (temperatures, segs) = decode_looping(true);
+        assert_eq!(temperatures, FALLBACK_TEMPERATURES.to_vec());
         assert_eq!(segs.len(), 1);
         assert_eq!(guard::normalise(&segs[0].text), "xin mời bị cáo");
     }
 
     #[test]
     fn without_retries_a_loop_is_collapsed_after_one_decode() {
-        let (w, regions) = window_and_regions();
-        let looped = raw(
-            "xin mời bị cáo xin mời bị cáo xin mời bị cáo xin mời bị cáo",
-            0.0,
-            0.3,
-        );
-        let mut rec = Scripted {
-            decodes: vec![vec![looped.clone()], vec![looped]],
-            temperatures: vec![],
-        };
-        let segs = decode_window(&mut rec, &w, &regions, "vi", None, false).expect("decodes");
-        assert_eq!(rec.temperatures, vec![FALLBACK_TEMPERATURES[0]]);
+        let (temperatures, segs) = decode_looping(false);
+        assert_eq!(temperatures, vec![FALLBACK_TEMPERATURES[0]]);
         assert_eq!(segs.len(), 1);
         assert_eq!(guard::normalise(&segs[0].text), "xin mời bị cáo");
     }

@@ -3,32 +3,17 @@
 //! window then came out only after seconds of retries, and a 3 s one with its sentence twice.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{mono16k, shared_eval};
 use courtscribe_transcriber::{Language, PipelineOptions, WhisperEngine, pipeline};
-
-fn shared_eval(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/eval")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (../shared/eval is not beside this checkout)",
-            path.display()
-        );
-        None
-    }
-}
 
 #[test]
 fn short_windows_decode_without_loops_or_repeated_sentences() {
     let Some(path) = shared_eval("synthetic/en_civil_loan.wav") else {
         return;
     };
-    let audio = courtscribe_audio::decode_file(&path).unwrap();
-    let samples = courtscribe_audio::resample(&audio.mono(), audio.sample_rate, 16_000).unwrap();
+    let samples = mono16k(&path);
     let model = courtscribe_models::ModelStore::from_env()
         .unwrap()
         .resolve("base")

@@ -2,29 +2,10 @@
 //! recess stays silent. Issue 2: "silence never reaches the decoder".
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{mono16k, shared_eval};
 use courtscribe_transcriber::vad::{self, VadConfig};
-
-fn shared_eval(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/eval")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (../shared/eval is not beside this checkout)",
-            path.display()
-        );
-        None
-    }
-}
-
-fn mono16k(path: &Path) -> Vec<f32> {
-    let audio = courtscribe_audio::decode_file(path).unwrap();
-    courtscribe_audio::resample(&audio.mono(), audio.sample_rate, 16_000).unwrap()
-}
 
 #[test]
 fn every_turn_of_a_hearing_is_speech_and_the_recess_is_not() {
