@@ -173,18 +173,26 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
             let progress = move |f: f64| progress_state.jobs.set_progress(job_id, Some(f));
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 transcribe_file(&engine, &path, &rel, &language, diarize, progress)
-            }));
+            }))
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(format!("worker crashed: {why}"))
+            });
             let _ = done.send(result);
         });
     let result = match thread {
         Ok(_) => result
             .await
-            .unwrap_or(Err(Box::new("the job thread ended"))),
-        Err(e) => Err(Box::new(e.to_string()) as Box<dyn std::any::Any + Send>),
+            .unwrap_or_else(|_| Err("worker crashed: the job thread ended".into())),
+        Err(e) => Err(format!("cannot start a job thread: {e}")),
     };
     state.jobs.set_progress(job.id, None);
     match result {
-        Ok(Ok(transcript)) => {
+        Ok(transcript) => {
             if let Err(e) = commit(state, &job, transcript).await {
                 tracing::error!(job = job.id, "cannot store the transcript: {e}");
                 // Back to the queue: the revision was not written, so a retry cannot duplicate it.
@@ -196,15 +204,7 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
                 state.metrics.jobs_done.inc();
             }
         }
-        Ok(Err(e)) => finish_failed(&state.db, job.id, &e).await,
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            finish_failed(&state.db, job.id, &format!("worker crashed: {why}")).await
-        }
+        Err(e) => finish_failed(&state.db, job.id, &e).await,
     }
 }
 
