@@ -49,7 +49,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".into(),
             data: PathBuf::from("courtscribe-data"),
-            model: "base".into(),
+            model: courtscribe_models::DEFAULT_MODEL.into(),
             workers: cores.max(1),
             threads: 1,
             diarize: true,

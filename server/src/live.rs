@@ -46,7 +46,9 @@ const RECENT_CAPTIONS: usize = 200;
 const MAX_CAPTION_WINDOW_SECS: f64 = 6.0;
 /// Past this length a stretch is also cut at a short pause (a breath between sentences).
 const BREATH_CUT_AFTER_SECS: f64 = 1.5;
-const BREATH_SECS: f64 = 0.25;
+/// A gap this long between two speech regions (cut with [`caption_vad`]) is a breath: a pause of
+/// about 0.4 s, as between two sentences. Pauses inside a sentence (~0.2–0.3 s) give no gap.
+const BREATH_SECS: f64 = 0.2;
 /// A segment of a partial caption followed by this much more speech is settled: published as
 /// final at once.
 const SETTLED_AFTER_SECS: f64 = 0.5;
@@ -741,6 +743,17 @@ fn write_wav(
     ))
 }
 
+/// Speech regions for cutting caption stretches: finer than the record's VAD (which splits only
+/// at 0.3 s of silence and keeps 0.2 s around each region), so that the pause between two
+/// sentences of one speaker shows as a gap and a long turn is captioned sentence by sentence.
+fn caption_vad() -> courtscribe_transcriber::vad::VadConfig {
+    courtscribe_transcriber::vad::VadConfig {
+        min_silence_secs: 0.2,
+        pad_secs: 0.1,
+        ..Default::default()
+    }
+}
+
 /// Cuts live audio into stretches of speech for captioning: a stretch ends at a pause of
 /// `pause_secs`, or at [`MAX_CAPTION_WINDOW_SECS`]. Silence is dropped here, so it never reaches
 /// the decoder.
@@ -809,8 +822,7 @@ impl Captioner {
         let Ok(samples) = courtscribe_audio::resample(&self.pending, self.rate, 16_000) else {
             return Vec::new();
         };
-        let vad = courtscribe_transcriber::vad::VadConfig::default();
-        let regions = courtscribe_transcriber::vad::speech_regions(&samples, &vad);
+        let regions = courtscribe_transcriber::vad::speech_regions(&samples, &caption_vad());
         let len = samples.len();
         let secs = |n: usize| n as f64 / 16_000.0;
         let pause = (self.pause_secs * 16_000.0) as usize;

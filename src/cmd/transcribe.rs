@@ -11,7 +11,7 @@ pub struct Args {
     /// Recording: wav, flac, mp3, ogg, m4a/aac, or the audio track of mp4/mkv.
     audio: PathBuf,
     /// Installed model name (`courtscribe models list`).
-    #[arg(long, default_value = "base")]
+    #[arg(long, default_value = courtscribe_models::DEFAULT_MODEL)]
     model: String,
     /// Language of the hearing: an ISO code (vi, en, …) or `auto` to detect it.
     #[arg(long, default_value = "vi")]

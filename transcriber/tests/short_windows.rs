@@ -16,7 +16,7 @@ fn short_windows_decode_without_loops_or_repeated_sentences() {
     let samples = mono16k(&path);
     let model = courtscribe_models::ModelStore::from_env()
         .unwrap()
-        .resolve("base")
+        .resolve(courtscribe_models::DEFAULT_MODEL)
         .unwrap();
     let engine = WhisperEngine::load_for_short_windows(&model, 1).unwrap();
     let mut recognizer = engine.recognizer().unwrap();
