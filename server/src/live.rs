@@ -1037,3 +1037,86 @@ fn caption(
         Err(e) => tracing::warn!(hearing, "caption failed: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// Speech from espeak-ng as 16-bit PCM at its own rate, or `None` (with a message) when
+    /// espeak-ng is not installed.
+    fn speech(text: &str) -> Option<(u32, Vec<u8>)> {
+        // A file, not --stdout: espeak-ng's streamed WAV header declares no real length.
+        let wav = std::env::temp_dir().join(format!(
+            "courtscribe-live-{}-{}.wav",
+            std::process::id(),
+            text.len()
+        ));
+        let Ok(status) = std::process::Command::new("espeak-ng")
+            .args(["-v", "en", "-w"])
+            .arg(&wav)
+            .arg(text)
+            .status()
+        else {
+            eprintln!("SKIP: espeak-ng is not installed (scripts/deps installs it)");
+            return None;
+        };
+        assert!(status.success(), "espeak-ng failed");
+        let audio = courtscribe_audio::decode_file(&wav).unwrap();
+        std::fs::remove_file(&wav).unwrap();
+        let pcm = audio
+            .mono()
+            .iter()
+            .flat_map(|s| ((s * 32767.0).round() as i16).to_le_bytes())
+            .collect();
+        Some((audio.sample_rate, pcm))
+    }
+
+    /// Pushes `pcm` in 0.1 s frames, as a station sends it, and returns the final stretches cut
+    /// before the end of the stream (start, end in seconds).
+    fn stretches(rate: u32, pcm: &[u8]) -> Vec<(f64, f64)> {
+        let mut captioner = Captioner::new(rate, 0, Config::default().caption_pause_secs);
+        let frame = 2 * rate as usize / 10;
+        pcm.chunks(frame)
+            .flat_map(|chunk| captioner.push(chunk, 1))
+            .filter(|t| !t.partial)
+            .map(|t| (t.offset, t.offset + t.samples.len() as f64 / 16_000.0))
+            .collect()
+    }
+
+    #[test]
+    fn a_turn_of_two_sentences_is_captioned_sentence_by_sentence() {
+        let Some((rate, pcm)) = speech(
+            "The trial panel records the agreement of the parties. \
+             The hearing is adjourned while the panel deliberates, and everyone waits.",
+        ) else {
+            return;
+        };
+        let cut = stretches(rate, &pcm);
+        // The first sentence (~3 s) is cut at the pause after it, not held until the 6 s cap.
+        let (start, end) = cut.first().copied().expect("no stretch was cut");
+        assert!(start < 0.5, "{cut:?}");
+        assert!(
+            (2.0..MAX_CAPTION_WINDOW_SECS - 1.0).contains(&end),
+            "the first stretch should end between the sentences: {cut:?}"
+        );
+    }
+
+    #[test]
+    fn pauses_inside_a_sentence_do_not_cut_it() {
+        let Some((rate, pcm)) = speech(
+            "Your honours, the court clerk reports: the plaintiff is present, \
+             the defendant is present.",
+        ) else {
+            return;
+        };
+        let total = pcm.len() as f64 / 2.0 / f64::from(rate);
+        let cut = stretches(rate, &pcm);
+        // No cut before the sentence has been going on for the breath minimum and the cap.
+        assert!(
+            cut.iter()
+                .all(|&(_, end)| end >= (MAX_CAPTION_WINDOW_SECS - 0.5).min(total - 1.0)),
+            "a comma split the sentence ({total:.1} s): {cut:?}"
+        );
+    }
+}
