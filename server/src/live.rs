@@ -1062,8 +1062,8 @@ mod tests {
             return None;
         };
         assert!(status.success(), "espeak-ng failed");
-        let audio = courtscribe_audio::decode_file(&wav).unwrap();
-        std::fs::remove_file(&wav).unwrap();
+        let audio = courtscribe_audio::decode_file(&wav).expect("espeak-ng wrote a WAV file");
+        std::fs::remove_file(&wav).expect("the WAV file can be removed");
         let pcm = audio
             .mono()
             .iter()
