@@ -87,9 +87,23 @@ impl Embedder for CamPlusPlus {
         chunk: &[f32],
         windows: &[(usize, usize)],
     ) -> Result<Vec<Vec<f32>>, Error> {
+        on_one_thread(|| self.embed_chunk_here(chunk, windows))
+    }
+
+    fn embed(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>, Error> {
+        on_one_thread(|| self.embed_here(clips))
+    }
+}
+
+impl CamPlusPlus {
+    fn embed_chunk_here(
+        &self,
+        chunk: &[f32],
+        windows: &[(usize, usize)],
+    ) -> Result<Vec<Vec<f32>>, Error> {
         let mut f = Fbank::new().compute(chunk);
         if f.len() < 20 {
-            return self.embed(
+            return self.embed_here(
                 &windows
                     .iter()
                     .map(|&(a, b)| &chunk[a.min(chunk.len())..b.min(chunk.len())])
@@ -116,50 +130,41 @@ impl Embedder for CamPlusPlus {
         Ok(out)
     }
 
-    fn embed(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>, Error> {
+    /// One window at a time: batches of 16 windows made im2col columns of ~220 MB, and the time
+    /// went into page faults and copies (on the English hearing: 9.0 s of CPU with batches of 16,
+    /// 6.8 s one by one).
+    fn embed_here(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>, Error> {
         let fb = Fbank::new();
-        let feats: Vec<Vec<[f32; fbank::N_MELS]>> = clips
+        clips
             .iter()
-            .map(|c| {
-                let mut f = fb.compute(c);
-                fbank::mean_normalise(&mut f);
-                f
-            })
-            .collect();
-        let mut out = vec![Vec::new(); clips.len()];
-        // Batch clips of equal length (most windows are exactly `window_secs`).
-        let mut order: Vec<usize> = (0..clips.len()).collect();
-        order.sort_by_key(|&i| feats[i].len());
-        const BATCH: usize = 16;
-        let mut i = 0;
-        while i < order.len() {
-            let t = feats[order[i]].len();
-            let mut j = i;
-            while j < order.len() && j - i < BATCH && feats[order[j]].len() == t {
-                j += 1;
-            }
-            if t < 20 {
-                // Under 0.2 s of features: no voice to speak of; leave a zero vector.
-                for &k in &order[i..j] {
-                    out[k] = vec![0.0; crate::campplus::EMBEDDING_DIM];
+            .map(|clip| {
+                let mut f = fb.compute(clip);
+                if f.len() < 20 {
+                    // Under 0.2 s of features: no voice to speak of; a zero vector.
+                    return Ok(vec![0.0; crate::campplus::EMBEDDING_DIM]);
                 }
-                i = j;
-                continue;
-            }
-            let flat: Vec<f32> = order[i..j]
-                .iter()
-                .flat_map(|&k| feats[k].iter().flatten().copied())
-                .collect();
-            let x = Tensor::from_vec(flat, (j - i, t, fbank::N_MELS), &Device::Cpu)?;
-            let e = self.embed_batch(&x)?.to_vec2::<f32>()?;
-            for (&k, mut v) in order[i..j].iter().zip(e) {
+                fbank::mean_normalise(&mut f);
+                let t = f.len();
+                let flat: Vec<f32> = f.into_iter().flatten().collect();
+                let x = Tensor::from_vec(flat, (1, t, fbank::N_MELS), &Device::Cpu)?;
+                let mut v = self.embed_batch(&x)?.squeeze(0)?.to_vec1::<f32>()?;
                 normalise(&mut v);
-                out[k] = v;
-            }
-            i = j;
-        }
-        Ok(out)
+                Ok(v)
+            })
+            .collect()
     }
+}
+
+/// Runs `f` with candle's kernels on one thread. Its rayon-parallel kernels gain nothing on the
+/// small tensors of a 1.5 s window and spin while they wait: on the English hearing one thread
+/// took 6.8 s of CPU and 6.8 s of wall time, two threads 9.0 s of CPU and 8.1 s of wall time. A
+/// server gets its parallelism from jobs side by side.
+fn on_one_thread<T: Send>(f: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| Error::Inference(format!("cannot start the embedding thread: {e}")))?
+        .install(f)
 }
 
 /// Speech regions (samples) of a 16 kHz mono signal, as the transcriber finds them.
