@@ -180,17 +180,33 @@ fn every_other_row(x: &Tensor) -> candle_core::Result<Tensor> {
 fn conv3x3(x: &Tensor, w: &Tensor, stride2: bool) -> candle_core::Result<Tensor> {
     let (b, c, h, t) = x.dims4()?;
     let o = w.dim(0)?;
-    let padded = x.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
-    let mut taps = Vec::with_capacity(9);
-    for kh in 0..3 {
-        for kw in 0..3 {
-            let tap = padded.narrow(2, kh, h)?.narrow(3, kw, t)?;
-            taps.push(if stride2 { every_other_row(&tap)? } else { tap });
+    let stride = if stride2 { 2 } else { 1 };
+    let h_out = h / stride;
+    let input = x.flatten_all()?.to_vec1::<f32>()?;
+    // Columns [B, C·9, H'·T] in the order of the kernel's (c, kh, kw); zeros where the kernel
+    // overhangs the edge (padding 1). Written in one pass: building them from padded, shifted
+    // and stacked tensors copied the activations four times over.
+    let mut cols = vec![0f32; b * c * 9 * h_out * t];
+    for (plane, out) in input
+        .chunks_exact(h * t)
+        .zip(cols.chunks_exact_mut(9 * h_out * t))
+    {
+        for (k, tap) in out.chunks_exact_mut(h_out * t).enumerate() {
+            let (kh, kw) = (k / 3, k % 3);
+            for (i, row) in tap.chunks_exact_mut(t).enumerate() {
+                let Some(src) = (i * stride + kh).checked_sub(1).filter(|&r| r < h) else {
+                    continue;
+                };
+                let src = &plane[src * t..(src + 1) * t];
+                match kw {
+                    0 => row[1..].copy_from_slice(&src[..t - 1]),
+                    1 => row.copy_from_slice(src),
+                    _ => row[..t - 1].copy_from_slice(&src[1..]),
+                }
+            }
         }
     }
-    let h_out = if stride2 { h / 2 } else { h };
-    // [B, C, 9, H', T] → columns [B, C·9, H'·T], in the order of the kernel's (c, kh, kw).
-    let cols = Tensor::stack(&taps, 2)?.reshape((b, c * 9, h_out * t))?;
+    let cols = Tensor::from_vec(cols, (b, c * 9, h_out * t), x.device())?;
     w.reshape((o, c * 9))?
         .broadcast_matmul(&cols)?
         .reshape((b, o, h_out, t))
