@@ -26,7 +26,9 @@ pub struct VoiceConfig {
     pub window_secs: f64,
     /// Step between windows (s).
     pub hop_secs: f64,
-    /// Average-linkage cosine similarity above which two clusters are one voice.
+    /// Average-linkage cosine similarity above which two clusters are one voice. 0.50: below it
+    /// alike voices merge (0.47 put the four voices of the Vietnamese hearing into two), above it
+    /// real speakers split (0.55: three speakers in the two-speaker sample); BENCHMARKS.md.
     pub threshold: f32,
     /// Cosine similarity of a cluster centroid to an enrolled profile above which the cluster is
     /// that person.
@@ -38,9 +40,18 @@ pub struct VoiceConfig {
     /// two voices or a cough form small spurious clusters.
     pub min_cluster_share: f64,
     pub min_cluster_secs: f64,
+    /// A cluster under `min_cluster_secs` whose centroid has at least this cosine similarity to a
+    /// cluster that is not small is folded too, whatever its share: in a short recording one
+    /// speaker's odd window (a laugh, a stressed word) is a large share of little speech. Measured
+    /// (threshold 0.50): the clusters split off the one speaker of `jfk.flac` had 0.49 and 0.59 to
+    /// the rest of his speech; short spurious clusters of the real two-speaker sample 0.47–0.59;
+    /// distinct espeak voices 0.40–0.64, but those are long (a long hearing folds every cluster
+    /// under 4 s and 8 % of the speech anyway, similar or not).
+    pub fold_similarity: f32,
     /// 0 (default): every window is embedded on its own, as CAM++ was trained. Above 0: speech is
     /// cut into chunks of at most this many seconds and each chunk goes through the network once,
-    /// windows pooled from its frames — about half the CPU (73 vs 136 ms per s of audio measured),
+    /// windows pooled from its frames — about half the CPU (73 vs 136 ms per s of audio, measured
+    /// before the faster convolutions of 2026-11-26),
     /// but the context-aware masks then see the whole chunk, embeddings come out more alike, and
     /// the threshold must rise to ~0.55 (measured; see BENCHMARKS.md).
     pub chunk_secs: f64,
@@ -52,11 +63,12 @@ impl Default for VoiceConfig {
             count: SpeakerCount::default(),
             window_secs: 1.5,
             hop_secs: 0.75,
-            threshold: 0.47,
+            threshold: 0.50,
             known_threshold: 0.6,
             use_known_voices: true,
             min_cluster_share: 0.08,
             min_cluster_secs: 4.0,
+            fold_similarity: 0.45,
             chunk_secs: 0.0,
         }
     }
@@ -277,16 +289,7 @@ pub fn diarize_with(
 
     // Name clusters: enrolled voices first, the rest SPEAKER_n by first appearance.
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
-    let centroids: Vec<Vec<f32>> = (0..k)
-        .map(|c| {
-            let mut m = vec![0f32; crate::campplus::EMBEDDING_DIM];
-            for (e, _) in emb.iter().zip(&labels).filter(|(_, l)| **l == c) {
-                m.iter_mut().zip(e).for_each(|(a, b)| *a += b);
-            }
-            normalise(&mut m);
-            m
-        })
-        .collect();
+    let centroids = centroids(&emb, &labels, k);
     for a in &centroids {
         let sims: Vec<f32> = centroids.iter().map(|b| cosine(a, b)).collect();
         tracing::debug!(?sims, "cluster centroid similarities");
@@ -333,13 +336,7 @@ pub fn diarize_with(
 fn cluster_windows(emb: &[Vec<f32>], wins: &[(usize, usize)], cfg: &VoiceConfig) -> Vec<usize> {
     // The automatic answer first: when it satisfies the bounds it is the best cut.
     let mut auto = cluster::ahc(emb, cfg.threshold, SpeakerCount::default());
-    fold_small_clusters(
-        &mut auto,
-        emb,
-        wins,
-        cfg.min_cluster_share,
-        cfg.min_cluster_secs,
-    );
+    fold_small_clusters(&mut auto, emb, wins, cfg);
     let k_auto = auto.iter().copied().max().map_or(0, |m| m + 1);
     let c = cfg.count;
     let fits = |k: usize| {
@@ -362,13 +359,7 @@ fn cluster_windows(emb: &[Vec<f32>], wins: &[(usize, usize)], cfg: &VoiceConfig)
             None => cfg.count.max.map(|m| m.saturating_add(extra)),
         };
         let mut l = cluster::ahc(emb, cfg.threshold, count);
-        fold_small_clusters(
-            &mut l,
-            emb,
-            wins,
-            cfg.min_cluster_share,
-            cfg.min_cluster_secs,
-        );
+        fold_small_clusters(&mut l, emb, wins, cfg);
         let k = l.iter().copied().max().map_or(0, |m| m + 1);
         if k >= want.min(emb.len()) {
             labels = l;
@@ -414,13 +405,26 @@ fn embed_chunked(
     Ok((wins, emb))
 }
 
+/// L2-normalised mean embedding of each of the `k` clusters.
+fn centroids(emb: &[Vec<f32>], labels: &[usize], k: usize) -> Vec<Vec<f32>> {
+    (0..k)
+        .map(|c| {
+            let mut m = vec![0f32; crate::campplus::EMBEDDING_DIM];
+            for (e, _) in emb.iter().zip(labels).filter(|(_, l)| **l == c) {
+                m.iter_mut().zip(e).for_each(|(a, b)| *a += b);
+            }
+            normalise(&mut m);
+            m
+        })
+        .collect()
+}
+
 /// Reassigns windows of clusters too small to be a participant to the most similar big cluster.
 fn fold_small_clusters(
     labels: &mut [usize],
     emb: &[Vec<f32>],
     wins: &[(usize, usize)],
-    share: f64,
-    secs: f64,
+    cfg: &VoiceConfig,
 ) {
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
     let mut dur = vec![0f64; k];
@@ -428,7 +432,17 @@ fn fold_small_clusters(
         dur[*l] += (w.1 - w.0) as f64 / SR;
     }
     let total: f64 = dur.iter().sum();
-    let small: Vec<bool> = dur.iter().map(|&d| d < share * total && d < secs).collect();
+    let minor: Vec<bool> = dur.iter().map(|&d| d < cfg.min_cluster_secs).collect();
+    let centroids = centroids(emb, labels, k);
+    let small: Vec<bool> = (0..k)
+        .map(|i| {
+            minor[i]
+                && (dur[i] < cfg.min_cluster_share * total
+                    || (0..k).any(|j| {
+                        !minor[j] && cosine(&centroids[i], &centroids[j]) >= cfg.fold_similarity
+                    }))
+        })
+        .collect();
     if small.iter().all(|&s| s) {
         return;
     }
