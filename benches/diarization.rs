@@ -213,7 +213,9 @@ fn main() {
         });
         // Peer RTTMs written by benches/peer_senko.py, scored with the same scorer.
         if let Some(dir) = std::env::var_os("DIAR_PEER_RTTM") {
-            let stem = name.split('.').next().unwrap_or(&name).to_string();
+            // The peer names its RTTM after the file it read, less the last extension
+            // (`en_civil_loan.wav` → `en_civil_loan.rttm`); it reads no multi-channel file.
+            let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
             let p = Path::new(&dir).join(format!("{stem}.rttm"));
             if let Some(t) = std::fs::read_to_string(&p)
                 .ok()
