@@ -23,31 +23,40 @@ const BN_EPS: f64 = 1e-5;
 /// Dense blocks: (layers, kernel, dilation), growth 32, bottleneck 128.
 const BLOCKS: [(usize, usize, usize); 3] = [(12, 3, 1), (24, 3, 2), (16, 3, 2)];
 
-/// Eval-mode BatchNorm as `x * scale + shift`, shaped to broadcast over `[B, C, T]` or `[B, C, H, W]`.
+/// Eval-mode BatchNorm as `x * scale + shift` per channel of `[B, C, …]`, in one pass over `x`
+/// (a candle custom op; broadcast tensor ops took a pass for the product and one for the sum).
 #[derive(Debug)]
 struct Bn {
-    scale: Tensor,
-    shift: Tensor,
-    /// The same per channel, for [`Bn::forward_relu`].
-    scale_c: Vec<f32>,
-    shift_c: Vec<f32>,
+    scale: Vec<f32>,
+    shift: Vec<f32>,
 }
 
 impl Bn {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.broadcast_mul(&self.scale)?.broadcast_add(&self.shift)
+        x.contiguous()?.apply_op1_no_bwd(&BnOp {
+            bn: self,
+            relu: false,
+        })
     }
 
-    /// `relu(x * scale + shift)` in one pass over `x` instead of three: the dense blocks apply it
-    /// to their whole growing input in every layer.
+    /// `relu(x * scale + shift)`, still one pass: the dense blocks apply it to their whole
+    /// growing input in every layer.
     fn forward_relu(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.contiguous()?.apply_op1_no_bwd(self)
+        x.contiguous()?.apply_op1_no_bwd(&BnOp {
+            bn: self,
+            relu: true,
+        })
     }
 }
 
-impl candle_core::CustomOp1 for Bn {
+struct BnOp<'a> {
+    bn: &'a Bn,
+    relu: bool,
+}
+
+impl candle_core::CustomOp1 for BnOp<'_> {
     fn name(&self) -> &'static str {
-        "batch-norm-relu"
+        "batch-norm"
     }
 
     fn cpu_fwd(
@@ -57,20 +66,21 @@ impl candle_core::CustomOp1 for Bn {
     ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
         let (Some((from, to)), [_, c, rest @ ..]) = (layout.contiguous_offsets(), layout.dims())
         else {
-            candle_core::bail!("batch-norm-relu wants a contiguous [B, C, …] tensor");
+            candle_core::bail!("batch-norm wants a contiguous [B, C, …] tensor");
         };
-        if *c != self.scale_c.len() {
-            candle_core::bail!(
-                "batch-norm-relu: {c} channels, {} expected",
-                self.scale_c.len()
-            );
+        if *c != self.bn.scale.len() {
+            candle_core::bail!("batch-norm: {c} channels, {} expected", self.bn.scale.len());
         }
         let inner: usize = rest.iter().product();
         let x = &storage.as_slice::<f32>()?[from..to];
         let mut out = Vec::with_capacity(x.len());
         for (i, row) in x.chunks(inner.max(1)).enumerate() {
-            let (scale, shift) = (self.scale_c[i % c], self.shift_c[i % c]);
-            out.extend(row.iter().map(|v| (v * scale + shift).max(0.0)));
+            let (scale, shift) = (self.bn.scale[i % c], self.bn.shift[i % c]);
+            if self.relu {
+                out.extend(row.iter().map(|v| (v * scale + shift).max(0.0)));
+            } else {
+                out.extend(row.iter().map(|v| v * scale + shift));
+            }
         }
         Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
     }
@@ -120,6 +130,10 @@ pub struct CamPlusPlus {
     out_bn: Bn,
     dense: Tensor,
     dense_bn: Bn,
+    /// One thread for the network's kernels (see [`CamPlusPlus::install`]). Made when the model
+    /// is loaded, by the loading thread, so it runs at that thread's CPU priority (a server job's
+    /// is the lowest).
+    pool: rayon::ThreadPool,
 }
 
 struct Weights(HashMap<String, Tensor>);
@@ -137,32 +151,27 @@ impl Weights {
             })
     }
 
-    fn bn(&self, prefix: &str, dims: usize) -> Result<Bn, Error> {
+    fn bn(&self, prefix: &str) -> Result<Bn, Error> {
         let mean = self.get(&format!("{prefix}.running_mean"))?;
         let var = self.get(&format!("{prefix}.running_var"))?;
         let c = mean.dim(0)?;
         let inv = (var + BN_EPS)?.sqrt()?.recip()?;
-        let (w, b) = match (self.0.contains_key(&format!("{prefix}.weight")), dims) {
-            (true, _) => (
+        let (w, b) = if self.0.contains_key(&format!("{prefix}.weight")) {
+            (
                 self.get(&format!("{prefix}.weight"))?,
                 self.get(&format!("{prefix}.bias"))?,
-            ),
-            (false, _) => (
+            )
+        } else {
+            (
                 Tensor::ones(c, DType::F32, &Device::Cpu)?,
                 Tensor::zeros(c, DType::F32, &Device::Cpu)?,
-            ),
+            )
         };
         let scale = (w * &inv)?;
         let shift = (b - (mean * &scale)?)?;
-        let shape: Vec<usize> = std::iter::once(1)
-            .chain(std::iter::once(c))
-            .chain(std::iter::repeat_n(1, dims - 2))
-            .collect();
         Ok(Bn {
-            scale_c: scale.to_vec1()?,
-            shift_c: shift.to_vec1()?,
-            scale: scale.reshape(shape.as_slice())?,
-            shift: shift.reshape(shape.as_slice())?,
+            scale: scale.to_vec1()?,
+            shift: shift.to_vec1()?,
         })
     }
 }
@@ -240,16 +249,16 @@ impl CamPlusPlus {
                 let shortcut = if w.0.contains_key(&format!("{p}.shortcut.0.weight")) {
                     Some((
                         w.get(&format!("{p}.shortcut.0.weight"))?,
-                        w.bn(&format!("{p}.shortcut.1"), 4)?,
+                        w.bn(&format!("{p}.shortcut.1"))?,
                     ))
                 } else {
                     None
                 };
                 layers.push(ResBlock {
                     conv1: w.get(&format!("{p}.conv1.weight"))?,
-                    bn1: w.bn(&format!("{p}.bn1"), 4)?,
+                    bn1: w.bn(&format!("{p}.bn1"))?,
                     conv2: w.get(&format!("{p}.conv2.weight"))?,
-                    bn2: w.bn(&format!("{p}.bn2"), 4)?,
+                    bn2: w.bn(&format!("{p}.bn2"))?,
                     shortcut,
                     stride2: i == 0,
                 });
@@ -261,9 +270,9 @@ impl CamPlusPlus {
             for i in 0..*n {
                 let p = format!("xvector.block{}.tdnnd{}", b + 1, i + 1);
                 ls.push(DenseLayer {
-                    bn1: w.bn(&format!("{p}.nonlinear1.batchnorm"), 3)?,
+                    bn1: w.bn(&format!("{p}.nonlinear1.batchnorm"))?,
                     linear1: w.get(&format!("{p}.linear1.weight"))?,
-                    bn2: w.bn(&format!("{p}.nonlinear2.batchnorm"), 3)?,
+                    bn2: w.bn(&format!("{p}.nonlinear2.batchnorm"))?,
                     local: w.get(&format!("{p}.cam_layer.linear_local.weight"))?,
                     dilation: *dilation,
                     ctx1_w: w.get(&format!("{p}.cam_layer.linear1.weight"))?,
@@ -280,7 +289,7 @@ impl CamPlusPlus {
             blocks.push((
                 ls,
                 Transit {
-                    bn: w.bn(&format!("{t}.nonlinear.batchnorm"), 3)?,
+                    bn: w.bn(&format!("{t}.nonlinear.batchnorm"))?,
                     linear: w.get(&format!("{t}.linear.weight"))?,
                 },
             ));
@@ -294,17 +303,29 @@ impl CamPlusPlus {
         }
         Ok(Self {
             head_conv1: w.get("head.conv1.weight")?,
-            head_bn1: w.bn("head.bn1", 4)?,
+            head_bn1: w.bn("head.bn1")?,
             layers,
             head_conv2: w.get("head.conv2.weight")?,
-            head_bn2: w.bn("head.bn2", 4)?,
+            head_bn2: w.bn("head.bn2")?,
             tdnn: w.get("xvector.tdnn.linear.weight")?,
-            tdnn_bn: w.bn("xvector.tdnn.nonlinear.batchnorm", 3)?,
+            tdnn_bn: w.bn("xvector.tdnn.nonlinear.batchnorm")?,
             blocks,
-            out_bn: w.bn("xvector.out_nonlinear.batchnorm", 3)?,
+            out_bn: w.bn("xvector.out_nonlinear.batchnorm")?,
             dense,
-            dense_bn: w.bn("xvector.dense.nonlinear.batchnorm", 2)?,
+            dense_bn: w.bn("xvector.dense.nonlinear.batchnorm")?,
+            pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .map_err(|e| Error::Inference(format!("cannot start the embedding thread: {e}")))?,
         })
+    }
+
+    /// Runs `f` with candle's kernels on the model's one thread. Its rayon-parallel kernels gain
+    /// nothing on the small tensors of a 1.5 s window and spin while they wait: on the English
+    /// hearing one thread took 6.8 s of CPU and 6.8 s of wall time, two threads 9.0 s of CPU and
+    /// 8.1 s of wall time. A server gets its parallelism from jobs side by side.
+    pub fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        self.pool.install(f)
     }
 
     /// Embeddings of a batch of equally long, mean-normalised fbank windows `[B, T, 80]`; `T` must
@@ -442,6 +463,16 @@ fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
 mod tests {
     use super::*;
 
+    /// Largest absolute difference between two tensors of the same shape.
+    fn max_abs_diff(got: &Tensor, want: &Tensor) -> candle_core::Result<f32> {
+        assert_eq!(got.dims(), want.dims());
+        (got - want)?
+            .abs()?
+            .flatten_all()?
+            .max(0)?
+            .to_scalar::<f32>()
+    }
+
     /// The im2col convolution gives what candle's own conv2d gives, with and without the
     /// frequency stride.
     #[test]
@@ -453,46 +484,43 @@ mod tests {
             if stride2 {
                 want = every_other_row(&want)?;
             }
-            let got = conv3x3(&x, &w, stride2)?;
-            assert_eq!(got.dims(), want.dims());
-            let diff = (got - want)?
-                .abs()?
-                .flatten_all()?
-                .max(0)?
-                .to_scalar::<f32>()?;
+            let diff = max_abs_diff(&conv3x3(&x, &w, stride2)?, &want)?;
             assert!(diff < 1e-4, "stride2 {stride2}: max difference {diff}");
         }
         Ok(())
     }
 
-    /// The fused BatchNorm + ReLU gives what the two separate ops give, on 3-d and 4-d input and
-    /// on a non-contiguous view.
+    /// The one-pass BatchNorm (and BatchNorm + ReLU) gives what broadcast tensor ops give, on
+    /// 2-d, 3-d and 4-d input and on a non-contiguous view.
     #[test]
-    fn fused_batch_norm_relu_matches_the_separate_ops() -> candle_core::Result<()> {
+    fn one_pass_batch_norm_matches_broadcast_ops() -> candle_core::Result<()> {
         let c = 5;
         let scale = Tensor::randn(0f32, 1.0, c, &Device::Cpu)?;
         let shift = Tensor::randn(0f32, 1.0, c, &Device::Cpu)?;
-        for dims in [vec![2, c, 7], vec![2, c, 3, 4]] {
+        let bn = Bn {
+            scale: scale.to_vec1()?,
+            shift: shift.to_vec1()?,
+        };
+        for dims in [vec![2, c], vec![2, c, 7], vec![2, c, 3, 4]] {
             let mut shape = vec![1, c];
             shape.resize(dims.len(), 1);
-            let bn = Bn {
-                scale_c: scale.to_vec1()?,
-                shift_c: shift.to_vec1()?,
-                scale: scale.reshape(shape.as_slice())?,
-                shift: shift.reshape(shape.as_slice())?,
-            };
+            let (scale, shift) = (
+                scale.reshape(shape.as_slice())?,
+                shift.reshape(shape.as_slice())?,
+            );
             let x = Tensor::randn(0f32, 1.0, dims.as_slice(), &Device::Cpu)?;
-            let view = x.narrow(dims.len() - 1, 1, 2)?;
+            // A view: strided along time for 3-d and 4-d input, offset along the batch for 2-d.
+            let view = if dims.len() > 2 {
+                x.narrow(dims.len() - 1, 1, 1)?
+            } else {
+                x.narrow(0, 1, 1)?
+            };
             for x in [&x, &view] {
-                let want = bn.forward(x)?.relu()?;
-                let got = bn.forward_relu(x)?;
-                assert_eq!(got.dims(), want.dims());
-                let diff = (got - want)?
-                    .abs()?
-                    .flatten_all()?
-                    .max(0)?
-                    .to_scalar::<f32>()?;
+                let want = x.broadcast_mul(&scale)?.broadcast_add(&shift)?;
+                let diff = max_abs_diff(&bn.forward(x)?, &want)?;
                 assert!(diff < 1e-6, "{dims:?}: max difference {diff}");
+                let diff = max_abs_diff(&bn.forward_relu(x)?, &want.relu()?)?;
+                assert!(diff < 1e-6, "{dims:?} with ReLU: max difference {diff}");
             }
         }
         Ok(())

@@ -99,11 +99,11 @@ impl Embedder for CamPlusPlus {
         chunk: &[f32],
         windows: &[(usize, usize)],
     ) -> Result<Vec<Vec<f32>>, Error> {
-        on_one_thread(|| self.embed_chunk_here(chunk, windows))
+        self.install(|| self.embed_chunk_here(chunk, windows))
     }
 
     fn embed(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>, Error> {
-        on_one_thread(|| self.embed_here(clips))
+        self.install(|| self.embed_here(clips))
     }
 }
 
@@ -165,18 +165,6 @@ impl CamPlusPlus {
             })
             .collect()
     }
-}
-
-/// Runs `f` with candle's kernels on one thread. Its rayon-parallel kernels gain nothing on the
-/// small tensors of a 1.5 s window and spin while they wait: on the English hearing one thread
-/// took 6.8 s of CPU and 6.8 s of wall time, two threads 9.0 s of CPU and 8.1 s of wall time. A
-/// server gets its parallelism from jobs side by side.
-fn on_one_thread<T: Send>(f: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .map_err(|e| Error::Inference(format!("cannot start the embedding thread: {e}")))?
-        .install(f)
 }
 
 /// Speech regions (samples) of a 16 kHz mono signal, as the transcriber finds them.
