@@ -1047,14 +1047,13 @@ mod tests {
     /// espeak-ng is not installed.
     fn speech(text: &str) -> Option<(u32, Vec<u8>)> {
         // A file, not --stdout: espeak-ng's streamed WAV header declares no real length.
-        let wav = std::env::temp_dir().join(format!(
-            "courtscribe-live-{}-{}.wav",
-            std::process::id(),
-            text.len()
-        ));
+        let wav = tempfile::Builder::new()
+            .suffix(".wav")
+            .tempfile()
+            .expect("a temporary file");
         let Ok(status) = std::process::Command::new("espeak-ng")
             .args(["-v", "en", "-w"])
-            .arg(&wav)
+            .arg(wav.path())
             .arg(text)
             .status()
         else {
@@ -1062,8 +1061,7 @@ mod tests {
             return None;
         };
         assert!(status.success(), "espeak-ng failed");
-        let audio = courtscribe_audio::decode_file(&wav).expect("espeak-ng wrote a WAV file");
-        std::fs::remove_file(&wav).expect("the WAV file can be removed");
+        let audio = courtscribe_audio::decode_file(wav.path()).expect("espeak-ng wrote a WAV file");
         let pcm = audio
             .mono()
             .iter()
