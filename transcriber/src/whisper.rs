@@ -20,6 +20,14 @@ const CS: f64 = 0.01;
 const MIN_AUDIO_CTX: usize = 250;
 /// Encoder positions of whisper's full 30 s window.
 const FULL_AUDIO_CTX: usize = 1500;
+/// Samples of 16 kHz audio per encoder position (20 ms).
+const SAMPLES_PER_POSITION: usize = 320;
+/// Audio contexts are rounded up to a multiple of this. The attention products run over the
+/// context; ggml's tiled matrix kernels (llamafile's tinyBLAS) take them only when that length is
+/// a multiple of their 16- or 32-wide tiles, and fall back to dot products 3–4× slower otherwise.
+/// 1500 itself is not a multiple, so a window that fits in 1472 positions (29.44 s) never pays
+/// for the full 1500.
+const AUDIO_CTX_TILE: usize = 32;
 /// How far (centiseconds) a DTW token time may lie outside its segment and still be trusted.
 const DTW_SLACK_CS: i64 = 100;
 
@@ -122,6 +130,25 @@ impl WhisperEngine {
     }
 }
 
+/// Encoder positions to decode `samples` of audio with. A fitted context (live captions) covers
+/// the audio plus a margin of about 1.3 s, and never fewer than 5 s worth: with a context of
+/// ~1–2 s the decoder loops (measured: a 1 s window of `en_civil_loan.wav` took 9.4 s of retries,
+/// another came out with its sentence twice); from 250 positions both decode cleanly. Otherwise
+/// the window keeps whisper's full context, short of the tail no window reaches (DTW word times
+/// drift when the context is cut to the audio).
+fn audio_ctx(samples: usize, fit: bool) -> usize {
+    let needed = if fit {
+        samples / SAMPLES_PER_POSITION + 64
+    } else {
+        (FULL_AUDIO_CTX / AUDIO_CTX_TILE) * AUDIO_CTX_TILE
+    };
+    let needed = needed.max(samples.div_ceil(SAMPLES_PER_POSITION));
+    needed
+        .clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX)
+        .next_multiple_of(AUDIO_CTX_TILE)
+        .min(FULL_AUDIO_CTX)
+}
+
 /// Whether whisper knows the language `code` (ISO 639-1, e.g. `vi`).
 pub fn language_known(code: &str) -> bool {
     whisper_rs::get_lang_id(code).is_some()
@@ -221,14 +248,7 @@ impl Recognizer for WhisperRecognizer {
         if let Some(prompt) = request.prompt {
             params.set_initial_prompt(prompt);
         }
-        if self.engine.fit_audio_ctx {
-            // 50 encoder positions per second of audio, plus a margin of about 1.3 s, and never
-            // fewer than 5 s worth: with a context of ~1–2 s the decoder loops (measured: a 1 s
-            // window of `en_civil_loan.wav` took 9.4 s of retries, another came out with its
-            // sentence twice); from 250 positions both decode cleanly at the same cost as before.
-            let positions = (audio.len() / 320 + 64).clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX);
-            params.set_audio_ctx(positions as i32);
-        }
+        params.set_audio_ctx(audio_ctx(audio.len(), self.engine.fit_audio_ctx) as i32);
         self.state
             .full(params, audio)
             .map_err(|e| Error::Decode(format!("whisper: {e}")))?;
@@ -269,5 +289,37 @@ impl Recognizer for WhisperRecognizer {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_context_covers_the_audio_in_whole_tiles() {
+        for fit in [false, true] {
+            for secs in [0.5, 1.0, 5.0, 6.0, 20.0, 29.0, 29.44, 29.5, 30.0] {
+                let samples = (secs * 16_000.0) as usize;
+                let ctx = audio_ctx(samples, fit);
+                assert!(
+                    ctx * SAMPLES_PER_POSITION >= samples.min(480_000),
+                    "{secs} s: {ctx}"
+                );
+                assert!(
+                    (MIN_AUDIO_CTX..=FULL_AUDIO_CTX).contains(&ctx),
+                    "{secs} s: {ctx}"
+                );
+                assert!(
+                    ctx % AUDIO_CTX_TILE == 0 || ctx == FULL_AUDIO_CTX,
+                    "{secs} s: {ctx}"
+                );
+            }
+        }
+        // A batch window keeps (almost) the whole context; a caption's is cut to its audio.
+        assert_eq!(audio_ctx(16_000 * 5, false), 1472);
+        assert_eq!(audio_ctx(16_000 * 29, false), 1472);
+        assert_eq!(audio_ctx(16_000 * 30, false), FULL_AUDIO_CTX);
+        assert_eq!(audio_ctx(16_000 * 6, true), 384);
     }
 }
