@@ -311,7 +311,7 @@ mod tests {
                     "{secs} s: {ctx}"
                 );
                 assert!(
-                    ctx % AUDIO_CTX_TILE == 0 || ctx == FULL_AUDIO_CTX,
+                    ctx.is_multiple_of(AUDIO_CTX_TILE) || ctx == FULL_AUDIO_CTX,
                     "{secs} s: {ctx}"
                 );
             }
