@@ -3,7 +3,7 @@
 //! One [`WhisperEngine`] holds the loaded model; each [`WhisperRecognizer`] owns one decoding state
 //! on it, so several workers share the weights and each pays only for its own buffers.
 
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, OnceLock};
 
 use courtscribe_models::{Hparams, InstalledModel};
 use whisper_rs::{
@@ -71,7 +71,10 @@ impl WhisperEngine {
     fn load_with(model: &InstalledModel, threads: usize, dtw: bool) -> Result<Self, Error> {
         static HOOKS: Once = Once::new();
         // whisper.cpp logs to stderr by default; route it into `tracing` so the CLI stays quiet.
-        HOOKS.call_once(whisper_rs::install_logging_hooks);
+        HOOKS.call_once(|| {
+            whisper_rs::install_logging_hooks();
+            tracing::info!(build = system_info(), "whisper.cpp");
+        });
 
         let mut params = WhisperContextParameters::default();
         // DTW gives word times that follow the audio; flash attention would disable it (and was
@@ -153,6 +156,14 @@ fn audio_ctx(samples: usize, fit: bool) -> usize {
         .clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX)
         .next_multiple_of(AUDIO_CTX_TILE)
         .min(FULL_AUDIO_CTX)
+}
+
+/// whisper.cpp's account of its build on this CPU ("CPU : SSE3 = 1 | AVX2 = 1 | … | LLAMAFILE = 1
+/// | …"), logged when a model loads: a station that decodes slowly shows here what its build lacks.
+pub fn system_info() -> &'static str {
+    // whisper.cpp rebuilds the text in one static buffer on every call: ask once.
+    static INFO: OnceLock<String> = OnceLock::new();
+    INFO.get_or_init(|| whisper_rs::print_system_info().trim().to_owned())
 }
 
 /// Whether whisper knows the language `code` (ISO 639-1, e.g. `vi`).
@@ -301,6 +312,18 @@ impl Recognizer for WhisperRecognizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `.cargo/config.toml` builds ggml with llamafile's tiled kernels; without them a hearing
+    /// decodes ~14% slower (BENCHMARKS.md). A `target/` built before the setting keeps the old
+    /// whisper.cpp until `cargo clean -p whisper-rs-sys --release`.
+    #[test]
+    fn whisper_cpp_is_built_with_tiled_kernels() {
+        assert!(
+            system_info().contains("LLAMAFILE = 1"),
+            "whisper.cpp built without GGML_LLAMAFILE: {}",
+            system_info()
+        );
+    }
 
     #[test]
     fn audio_context_covers_the_audio_in_whole_tiles() {
