@@ -151,7 +151,9 @@ fn audio_ctx(samples: usize, fit: bool) -> usize {
     } else {
         (FULL_AUDIO_CTX / AUDIO_CTX_TILE) * AUDIO_CTX_TILE
     };
-    let needed = needed.max(samples.div_ceil(SAMPLES_PER_POSITION));
+    // whisper.cpp aborts the process (an assertion in its DTW) when the audio has more mel frames
+    // (2 per position) than the context holds: always cover the audio, with a few positions over.
+    let needed = needed.max(samples / SAMPLES_PER_POSITION + 8);
     needed
         .clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX)
         .next_multiple_of(AUDIO_CTX_TILE)
@@ -328,7 +330,9 @@ mod tests {
     #[test]
     fn audio_context_covers_the_audio_in_whole_tiles() {
         for fit in [false, true] {
-            for secs in [0.5, 1.0, 5.0, 6.0, 20.0, 29.0, 29.44, 29.5, 30.0] {
+            for secs in [
+                0.5, 1.0, 5.0, 6.0, 14.99, 20.0, 29.0, 29.3, 29.44, 29.5, 30.0, 45.0,
+            ] {
                 let samples = (secs * 16_000.0) as usize;
                 let ctx = audio_ctx(samples, fit);
                 assert!(
