@@ -117,14 +117,17 @@ pub fn is_looping(texts: &[String]) -> bool {
         || repeats_a_sentence(texts)
 }
 
-/// A segment of several words that says again what earlier segments of the same decode said:
-/// whisper copying a sentence over the next speaker's turn (measured on espeak hearings).
+/// A segment of several words that says again what an earlier segment of the same decode said,
+/// whole: whisper copying a sentence over the next speaker's turn (measured on espeak hearings).
+/// Only a whole segment counts: the parties' names and roles come back inside longer sentences
+/// all through a hearing ("bị đơn ông Lê Văn Hùng có mặt" … "bị đơn ông Lê Văn Hùng"), and a
+/// match inside an earlier segment flagged such a window as a loop and paid for a retry.
 fn repeats_a_sentence(texts: &[String]) -> bool {
     let texts: Vec<String> = texts.iter().map(|t| normalise(t)).collect();
-    texts.iter().enumerate().any(|(i, t)| {
-        let earlier = format!(" {} ", texts[..i].join(" "));
-        t.split(' ').count() >= 4 && earlier.contains(&format!(" {t} "))
-    })
+    texts
+        .iter()
+        .enumerate()
+        .any(|(i, t)| t.split(' ').count() >= 4 && texts[..i].contains(t))
 }
 
 /// Removes every copy after the first of looping n-grams inside segments, and segments whose text
@@ -275,6 +278,12 @@ mod tests {
         assert!(is_looping(&texts(&[a, b, a])));
         // Short answers repeat in real hearings.
         assert!(!is_looping(&texts(&["Có ạ.", "Vâng.", "Có ạ."])));
+        // So do names and roles, inside longer sentences.
+        assert!(!is_looping(&texts(&[
+            "Nguyên đơn bà Trần Thị Mai có mặt, bị đơn ông Lê Văn Hùng có mặt.",
+            "Tôi tuyên bố khai mạc phiên tòa giữa nguyên đơn bà Trần Thị Mai",
+            "và bị đơn ông Lê Văn Hùng.",
+        ])));
     }
 
     #[test]
