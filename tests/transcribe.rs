@@ -107,6 +107,20 @@ fn no_words_inside_the_recess() {
             );
         }
     }
+    // Nothing said is lost on the way: every turn keeps words. (whisper.cpp's own no-speech rule,
+    // fed a stale value, once dropped a whole window here.)
+    let words = word_times(&t);
+    for turn in &turns {
+        assert!(
+            words
+                .iter()
+                .any(|(s, e, _)| *e > turn.start && *s < turn.end),
+            "no word in the turn {:.1}–{:.1} `{}`",
+            turn.start,
+            turn.end,
+            turn.text
+        );
+    }
     // No sentence is repeated over and over (the loop whisper falls into on this file).
     let texts: Vec<String> = t["segments"]
         .as_array()

@@ -218,6 +218,38 @@ impl std::fmt::Debug for WhisperRecognizer {
     }
 }
 
+impl WhisperRecognizer {
+    /// The probability whisper gives `<|nospeech|>` right after `<|startoftranscript|>` (how it
+    /// was trained to say "nobody speaks here"), on the encoding [`WhisperState::full`] left in
+    /// the state: one decoder step, no second encoding. whisper.cpp's own per-segment value cannot
+    /// be used: it reads a row of logits that its prompt pass no longer fills, so it was
+    /// 1/n_vocab on a fresh state (1.93e-5 for every segment of a hearing's first window) and
+    /// after that whatever the previous window's last step left there. When whisper moves on
+    /// inside a window (it stopped before the window's end), this is the last part's value.
+    fn no_speech_probability(&mut self) -> Result<f32, Error> {
+        let ctx = &self.engine.ctx;
+        let (sot, nosp) = (ctx.token_sot(), ctx.token_nosp());
+        self.state
+            .decode(&[sot], 0, self.engine.threads)
+            .map_err(|e| Error::Decode(format!("no-speech probe: {e}")))?;
+        let logits = self
+            .state
+            .get_logits()
+            .map_err(|e| Error::Decode(format!("no-speech probe: {e}")))?;
+        Ok(softmax_at(logits, nosp as usize))
+    }
+}
+
+/// `softmax(logits)[i]`, computed stably; 0 when `i` is out of range.
+fn softmax_at(logits: &[f32], i: usize) -> f32 {
+    let Some(&at) = logits.get(i) else {
+        return 0.0;
+    };
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|&l| (l - max).exp()).sum();
+    (at - max).exp() / sum
+}
+
 impl Recognizer for WhisperRecognizer {
     fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error> {
         if !self.engine.is_multilingual() {
@@ -258,6 +290,10 @@ impl Recognizer for WhisperRecognizer {
         params.set_temperature(request.temperature);
         // The pipeline does its own fallback with loop detection on whole windows.
         params.set_temperature_inc(0.0);
+        // whisper.cpp would drop a decode as silence by its own no-speech value, which is stale
+        // (see `no_speech_probability`; after this window's probe it is this window's value, read
+        // while decoding the next). The guard applies the same rule with the window's own value.
+        params.set_no_speech_thold(f32::INFINITY);
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
         params.set_print_special(false);
@@ -271,6 +307,7 @@ impl Recognizer for WhisperRecognizer {
         self.state
             .full(params, audio)
             .map_err(|e| Error::Decode(format!("whisper: {e}")))?;
+        let no_speech_prob = self.no_speech_probability()?;
 
         let eot = self.engine.ctx.token_eot();
         let mut out = Vec::new();
@@ -303,7 +340,7 @@ impl Recognizer for WhisperRecognizer {
             out.push(RawSegment {
                 start: seg.start_timestamp() as f64 * CS,
                 end: seg.end_timestamp() as f64 * CS,
-                no_speech_prob: seg.no_speech_probability(),
+                no_speech_prob,
                 tokens,
             });
         }
@@ -325,6 +362,16 @@ mod tests {
             "whisper.cpp built without GGML_LLAMAFILE: {}",
             system_info()
         );
+    }
+
+    #[test]
+    fn softmax_at_is_a_probability() {
+        let logits = [1.0, 2.0, 3.0, 1000.0];
+        assert!((softmax_at(&logits, 3) - 1.0).abs() < 1e-6);
+        assert!(softmax_at(&logits, 0) < 1e-6);
+        let flat = [0.5; 4];
+        assert!((softmax_at(&flat, 2) - 0.25).abs() < 1e-6);
+        assert_eq!(softmax_at(&flat, 9), 0.0);
     }
 
     #[test]

@@ -25,3 +25,18 @@ pub fn mono16k(path: &Path) -> Vec<f32> {
     let audio = courtscribe_audio::decode_file(path).unwrap();
     courtscribe_audio::resample(&audio.mono(), audio.sample_rate, 16_000).unwrap()
 }
+
+/// `text` spoken by espeak-ng (English) as 16 kHz mono; panics with the reason when espeak-ng is
+/// missing (`scripts/deps` installs it).
+pub fn espeak16k(text: &str) -> Vec<f32> {
+    // A file, not --stdout: espeak-ng's streamed WAV header declares no real length.
+    let wav = tempfile::Builder::new().suffix(".wav").tempfile().unwrap();
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-v", "en", "-w"])
+        .arg(wav.path())
+        .arg(text)
+        .status()
+        .expect("espeak-ng is installed (scripts/deps)");
+    assert!(status.success(), "espeak-ng failed");
+    mono16k(wav.path())
+}
