@@ -1,5 +1,5 @@
-//! Helpers shared by the transcriber's integration tests.
-#![allow(clippy::unwrap_used)]
+//! Helpers shared by the transcriber's integration tests (each test binary uses some of them).
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
