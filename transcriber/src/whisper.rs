@@ -145,7 +145,7 @@ impl WhisperEngine {
 /// error 0.15 → 0.36 s on `en_civil_loan.wav`), while fitting the 6 s last window changed no word
 /// time and saved 0.6 s.
 fn audio_ctx(samples: usize, fit: bool) -> usize {
-    let fit = fit || samples < FIT_BELOW_SECS * 16_000;
+    let fit = fit || samples < FIT_BELOW_SECS * courtscribe_audio::WHISPER_SAMPLE_RATE as usize;
     let needed = if fit {
         samples / SAMPLES_PER_POSITION + 64
     } else {
