@@ -7,6 +7,8 @@ mod common;
 
 use courtscribe_transcriber::recognizer::{DecodeRequest, RawSegment};
 use courtscribe_transcriber::{Recognizer, WhisperEngine};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
 
 fn no_speech_probs(recognizer: &mut dyn Recognizer, audio: &[f32]) -> Vec<(String, f32)> {
     let request = DecodeRequest {
@@ -21,25 +23,17 @@ fn no_speech_probs(recognizer: &mut dyn Recognizer, audio: &[f32]) -> Vec<(Strin
         .collect()
 }
 
-/// Quiet white noise (xorshift, so the test needs nothing but itself).
+/// Quiet white noise, the same on every run.
 fn noise(secs: usize) -> Vec<f32> {
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rng = StdRng::seed_from_u64(7);
     (0..secs * 16_000)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.006
-        })
+        .map(|_| rng.random_range(-0.003..0.003))
         .collect()
 }
 
 #[test]
 fn no_speech_probability_tells_speech_from_noise() {
-    let model = courtscribe_models::ModelStore::from_env()
-        .unwrap()
-        .resolve(courtscribe_models::DEFAULT_MODEL)
-        .unwrap();
+    let model = common::default_model();
     let engine = WhisperEngine::load(&model, 2).unwrap();
     let mut recognizer = engine.recognizer().unwrap();
 

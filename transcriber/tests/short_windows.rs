@@ -14,10 +14,7 @@ fn short_windows_decode_without_loops_or_repeated_sentences() {
         return;
     };
     let samples = mono16k(&path);
-    let model = courtscribe_models::ModelStore::from_env()
-        .unwrap()
-        .resolve(courtscribe_models::DEFAULT_MODEL)
-        .unwrap();
+    let model = common::default_model();
     let engine = WhisperEngine::load_for_short_windows(&model, 1).unwrap();
     let mut recognizer = engine.recognizer().unwrap();
     let opts = PipelineOptions {

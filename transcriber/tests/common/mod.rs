@@ -20,6 +20,14 @@ pub fn shared_eval(rel: &str) -> Option<PathBuf> {
     }
 }
 
+/// The default model, installed (`scripts/test` installs it).
+pub fn default_model() -> courtscribe_models::InstalledModel {
+    courtscribe_models::ModelStore::from_env()
+        .unwrap()
+        .resolve(courtscribe_models::DEFAULT_MODEL)
+        .unwrap()
+}
+
 /// The recording as 16 kHz mono.
 pub fn mono16k(path: &Path) -> Vec<f32> {
     let audio = courtscribe_audio::decode_file(path).unwrap();
