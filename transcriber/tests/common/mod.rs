@@ -28,19 +28,26 @@ pub fn default_model() -> courtscribe_models::InstalledModel {
         .unwrap()
 }
 
+/// The default model loaded for batch decoding with one thread: tests run two at a time, and
+/// ggml's worker threads spin at barriers, so two 2-thread decodes on 2 cores each take ~12× as
+/// long as one alone (measured: 6.6 s alone, 84 s as a pair).
+pub fn default_engine() -> courtscribe_transcriber::WhisperEngine {
+    courtscribe_transcriber::WhisperEngine::load(&default_model(), 1).unwrap()
+}
+
 /// The recording as 16 kHz mono.
 pub fn mono16k(path: &Path) -> Vec<f32> {
     let audio = courtscribe_audio::decode_file(path).unwrap();
     courtscribe_audio::resample(&audio.mono(), audio.sample_rate, 16_000).unwrap()
 }
 
-/// `text` spoken by espeak-ng (English) as 16 kHz mono; panics with the reason when espeak-ng is
-/// missing (`scripts/deps` installs it).
-pub fn espeak16k(text: &str) -> Vec<f32> {
+/// `text` spoken by espeak-ng with `voice` (`en`, `vi`, `vi-vn-x-south`, ...) at `pitch` (0-99)
+/// as 16 kHz mono; panics with the reason when espeak-ng is missing (`scripts/deps` installs it).
+pub fn espeak16k(voice: &str, pitch: u8, text: &str) -> Vec<f32> {
     // A file, not --stdout: espeak-ng's streamed WAV header declares no real length.
     let wav = tempfile::Builder::new().suffix(".wav").tempfile().unwrap();
     let status = std::process::Command::new("espeak-ng")
-        .args(["-v", "en", "-w"])
+        .args(["-v", voice, "-p", &pitch.to_string(), "-w"])
         .arg(wav.path())
         .arg(text)
         .status()
