@@ -368,6 +368,18 @@ mod tests {
         );
     }
 
+    /// ggml's own thread pool spins at every barrier without end, so two multi-threaded decodes
+    /// sharing the cores took 12× as long as one alone; libgomp spins a while, then sleeps
+    /// (BENCHMARKS.md, ASR section, 2026-11-27 "OpenMP").
+    #[test]
+    fn whisper_cpp_is_built_with_openmp() {
+        assert!(
+            system_info().contains("OPENMP = 1"),
+            "whisper.cpp built without OpenMP: {}",
+            system_info()
+        );
+    }
+
     #[test]
     fn softmax_at_is_a_probability() {
         let logits = [1.0, 2.0, 3.0, 1000.0];
