@@ -1073,7 +1073,12 @@ async fn partial_captions_follow_a_long_utterance_streamed_in_real_time() {
     let first_final = events
         .iter()
         .position(|e| e["kind"] == "final")
-        .expect("a final caption");
+        .unwrap_or_else(|| {
+            panic!(
+                "no final caption: {events:?}\nserver log:\n{}",
+                server.log_tail(30)
+            )
+        });
     let partials: Vec<&Value> = events[..first_final]
         .iter()
         .filter(|e| e["kind"] == "partial")

@@ -47,7 +47,6 @@ impl Server {
         panic!("server at {} not ready within 120 s", self.base);
     }
 
-    /// `kill -9`: no shutdown code runs.
     /// `(thread name, nice value)` of every thread of the server process (Linux `/proc`).
     pub fn threads(&self) -> Vec<(String, i64)> {
         let task = format!("/proc/{}/task", self.child.id());
@@ -64,6 +63,14 @@ impl Server {
         .collect()
     }
 
+    /// The last `n` lines of the server's log, for a failure message.
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = std::fs::read_to_string(self.data.with_extension("log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// `kill -9`: no shutdown code runs.
     pub fn kill9(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reap");
