@@ -22,8 +22,9 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 use symphonia::core::sample::Sample;
 
+use crate::pcm::PcmDigest;
 use crate::sniff::{Container, SNIFF_LEN, sniff};
-use crate::{DecodedAudio, Error};
+use crate::{AudioSummary, DecodedAudio, Error};
 
 /// Default cap on a recording's length: 12 hours, longer than any single hearing day. Past it we
 /// refuse rather than hold gigabytes of samples.
@@ -63,6 +64,12 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, Error> {
 
 /// [`decode_file`] with explicit limits.
 pub fn decode_file_with(path: &Path, options: &DecodeOptions) -> Result<DecodedAudio, Error> {
+    let (file, byte_len, container) = open_sniffed(path)?;
+    guarded(|| decode_source(Box::new(file), byte_len, container, options)).map(decoded)
+}
+
+/// The file, its length and its container, recognised from its first bytes.
+fn open_sniffed(path: &Path) -> Result<(File, u64, Container), Error> {
     let mut file = File::open(path)?;
     let byte_len = file.metadata()?.len();
     if byte_len == 0 {
@@ -73,7 +80,32 @@ pub fn decode_file_with(path: &Path, options: &DecodeOptions) -> Result<DecodedA
     file.seek(SeekFrom::Start(0))?;
     let hint = path.extension().and_then(|e| e.to_str());
     let container = sniff_with_hint(&head, hint)?;
-    guarded(|| decode_source(Box::new(file), byte_len, container, options))
+    Ok((file, byte_len, container))
+}
+
+fn decoded((codec, sample_rate, channels): (String, u32, Vec<Vec<f32>>)) -> DecodedAudio {
+    DecodedAudio {
+        sample_rate,
+        channels,
+        codec,
+    }
+}
+
+/// Decode a recording from disk without keeping its samples: its length, layout and `pcm_sha256`,
+/// with the same checks and errors as [`decode_file`], in memory that does not grow with the
+/// recording (a 3-hour 5-microphone upload would be ~10 GB of samples).
+pub fn inspect_file(path: &Path) -> Result<AudioSummary, Error> {
+    let (file, byte_len, container) = open_sniffed(path)?;
+    let options = DecodeOptions::default();
+    let (codec, sample_rate, digest) =
+        guarded(|| decode_source::<Hashed>(Box::new(file), byte_len, container, &options))?;
+    Ok(AudioSummary {
+        sample_rate,
+        channels: digest.channels,
+        frames: digest.frames,
+        codec,
+        pcm_sha256: digest.digest.finish(),
+    })
 }
 
 /// Decode a recording held in memory (an upload). `hint` is the file extension if known; it only
@@ -101,6 +133,7 @@ pub fn decode_bytes_with(
             options,
         )
     })
+    .map(decoded)
 }
 
 fn sniff_with_hint(head: &[u8], hint: Option<&str>) -> Result<Container, Error> {
@@ -115,7 +148,7 @@ fn sniff_with_hint(head: &[u8], hint: Option<&str>) -> Result<Container, Error> 
 /// Turn a panic inside symphonia into `Corrupt`. This is the last line of defence, not the plan:
 /// every condition we know of is checked before it can reach a panic. (With `panic = "abort"` this
 /// cannot help, which is one reason the workspace profiles keep unwinding.)
-fn guarded(decode: impl FnOnce() -> Result<DecodedAudio, Error>) -> Result<DecodedAudio, Error> {
+fn guarded<T>(decode: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     catch_unwind(AssertUnwindSafe(decode)).unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
@@ -128,12 +161,13 @@ fn guarded(decode: impl FnOnce() -> Result<DecodedAudio, Error>) -> Result<Decod
     })
 }
 
-fn decode_source(
+/// Decodes into `F` (kept samples or a running hash): codec name, sample rate and what `F` holds.
+fn decode_source<F: Frames>(
     source: Box<dyn MediaSource>,
     byte_len: u64,
     container: Container,
     options: &DecodeOptions,
-) -> Result<DecodedAudio, Error> {
+) -> Result<(String, u32, F), Error> {
     let stream = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     hint.with_extension(container.extension());
@@ -161,7 +195,7 @@ fn decode_source(
         .map_err(|e| from_symphonia(e, "codec setup"))?;
 
     let plan = LengthPlan::new(&params, &codec_name, byte_len, options)?;
-    let mut sink = Sink::new(plan.reserve_frames);
+    let mut sink = Sink::<F>::new(plan.reserve_frames);
     let mut packets = 0u64;
     let mut bad_packets = 0u64;
     let mut first_bad: Option<String> = None;
@@ -267,11 +301,7 @@ fn decode_source(
             });
         }
     }
-    Ok(DecodedAudio {
-        sample_rate,
-        channels,
-        codec: codec_name,
-    })
+    Ok((codec_name, sample_rate, channels))
 }
 
 /// Most silence one failed packet may stand for: a FLAC block's maximum (65535 frames). A corrupt
@@ -395,16 +425,130 @@ impl LengthPlan {
     }
 }
 
-/// Per-channel sample storage, filled straight from symphonia's planar buffers (no interleaved
+/// Where decoded frames go: kept per channel ([`decode_file`]) or only counted and hashed
+/// ([`inspect_file`]).
+trait Frames: Sized {
+    /// Storage for `channels` channels, `reserve` frames expected, starting with `silence` frames
+    /// of silence (bad packets met before the first good one told us the channel count).
+    fn start(channels: usize, reserve: usize, silence: u64) -> Self;
+    fn channel_count(&self) -> usize;
+    fn frames(&self) -> u64;
+    fn push(&mut self, buffer: AudioBufferRef<'_>);
+    fn silence(&mut self, frames: u64);
+    /// Called once at the end.
+    fn finish(&mut self) {}
+}
+
+/// Per-channel samples, filled straight from symphonia's planar buffers (no interleaved
 /// intermediate).
-struct Sink {
+impl Frames for Vec<Vec<f32>> {
+    fn start(channels: usize, reserve: usize, silence: u64) -> Self {
+        let silence = usize::try_from(silence).unwrap_or(0);
+        (0..channels)
+            .map(|_| {
+                let mut c = Vec::with_capacity(reserve.max(silence));
+                c.resize(silence, 0.0);
+                c
+            })
+            .collect()
+    }
+
+    fn channel_count(&self) -> usize {
+        self.len()
+    }
+
+    fn frames(&self) -> u64 {
+        self.first().map_or(0, |c| c.len() as u64)
+    }
+
+    fn push(&mut self, buffer: AudioBufferRef<'_>) {
+        match buffer {
+            AudioBufferRef::U8(b) => extend(&b, self),
+            AudioBufferRef::U16(b) => extend(&b, self),
+            AudioBufferRef::U24(b) => extend(&b, self),
+            AudioBufferRef::U32(b) => extend(&b, self),
+            AudioBufferRef::S8(b) => extend(&b, self),
+            AudioBufferRef::S16(b) => extend(&b, self),
+            AudioBufferRef::S24(b) => extend(&b, self),
+            AudioBufferRef::S32(b) => extend(&b, self),
+            AudioBufferRef::F32(b) => extend(&b, self),
+            AudioBufferRef::F64(b) => extend(&b, self),
+        }
+    }
+
+    fn silence(&mut self, frames: u64) {
+        let frames = usize::try_from(frames).unwrap_or(0);
+        for channel in self.iter_mut() {
+            channel.resize(channel.len() + frames, 0.0);
+        }
+    }
+
+    fn finish(&mut self) {
+        for channel in self.iter_mut() {
+            // Give back a reservation that turned out much too large (a lossy header overstating).
+            if channel.capacity() - channel.len() > channel.len() / 8 + 65_536 {
+                channel.shrink_to_fit();
+            }
+        }
+    }
+}
+
+/// Frames counted and hashed as they come, nothing kept but one packet's worth.
+struct Hashed {
+    channels: usize,
+    frames: u64,
+    digest: PcmDigest,
+}
+
+impl Frames for Hashed {
+    fn start(channels: usize, _reserve: usize, silence: u64) -> Self {
+        let mut hashed = Hashed {
+            channels,
+            frames: 0,
+            digest: PcmDigest::default(),
+        };
+        hashed.silence(silence);
+        hashed
+    }
+
+    fn channel_count(&self) -> usize {
+        self.channels
+    }
+
+    fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    fn push(&mut self, buffer: AudioBufferRef<'_>) {
+        // The same sample conversion as the kept path ([`extend`]), so the hashes agree.
+        let mut samples: AudioBuffer<f32> = buffer.make_equivalent();
+        buffer.convert(&mut samples);
+        let n = samples.frames();
+        self.digest.add(n, self.channels, |frame, channel| {
+            samples.chan(channel)[frame]
+        });
+        self.frames += n as u64;
+    }
+
+    fn silence(&mut self, frames: u64) {
+        self.digest.add(
+            usize::try_from(frames).unwrap_or(0),
+            self.channels,
+            |_, _| 0.0,
+        );
+        self.frames += frames;
+    }
+}
+
+/// Decoded frames of one layout (sample rate, channel count) in `F`.
+struct Sink<F> {
     reserve_frames: usize,
-    layout: Option<(u32, Vec<Vec<f32>>)>,
+    layout: Option<(u32, F)>,
     /// Silence owed for bad packets met before the first good one told us the channel count.
     pending_silence: u64,
 }
 
-impl Sink {
+impl<F: Frames> Sink<F> {
     fn new(reserve_frames: usize) -> Self {
         Sink {
             reserve_frames,
@@ -416,67 +560,43 @@ impl Sink {
     fn frames(&self) -> u64 {
         self.layout
             .as_ref()
-            .and_then(|(_, c)| c.first())
-            .map_or(self.pending_silence, |c| c.len() as u64)
+            .map_or(self.pending_silence, |(_, f)| f.frames())
     }
 
     fn append(&mut self, buffer: AudioBufferRef<'_>) -> Result<(), Error> {
         let spec = *buffer.spec();
         let count = spec.channels.count();
-        let (rate, channels) = self.layout.get_or_insert_with(|| {
-            let mut channels: Vec<Vec<f32>> = (0..count)
-                .map(|_| Vec::with_capacity(self.reserve_frames))
-                .collect();
-            let pending = usize::try_from(self.pending_silence).unwrap_or(0);
-            channels.iter_mut().for_each(|c| c.resize(pending, 0.0));
-            (spec.rate, channels)
+        let (rate, frames) = self.layout.get_or_insert_with(|| {
+            (
+                spec.rate,
+                F::start(count, self.reserve_frames, self.pending_silence),
+            )
         });
-        if channels.len() != count || *rate != spec.rate {
+        if frames.channel_count() != count || *rate != spec.rate {
             return Err(Error::Corrupt {
                 detail: format!(
                     "the stream changes from {} channels at {} Hz to {count} channels at {} Hz",
-                    channels.len(),
+                    frames.channel_count(),
                     rate,
                     spec.rate
                 ),
             });
         }
-        match buffer {
-            AudioBufferRef::U8(b) => extend(&b, channels),
-            AudioBufferRef::U16(b) => extend(&b, channels),
-            AudioBufferRef::U24(b) => extend(&b, channels),
-            AudioBufferRef::U32(b) => extend(&b, channels),
-            AudioBufferRef::S8(b) => extend(&b, channels),
-            AudioBufferRef::S16(b) => extend(&b, channels),
-            AudioBufferRef::S24(b) => extend(&b, channels),
-            AudioBufferRef::S32(b) => extend(&b, channels),
-            AudioBufferRef::F32(b) => extend(&b, channels),
-            AudioBufferRef::F64(b) => extend(&b, channels),
-        }
+        frames.push(buffer);
         Ok(())
     }
 
     fn pad_silence(&mut self, frames: u64) {
         match &mut self.layout {
-            Some((_, channels)) => {
-                let frames = usize::try_from(frames).unwrap_or(0);
-                for channel in channels {
-                    channel.resize(channel.len() + frames, 0.0);
-                }
-            }
+            Some((_, f)) => f.silence(frames),
             None => self.pending_silence += frames,
         }
     }
 
-    fn finish(self) -> Option<(u32, Vec<Vec<f32>>)> {
-        let (rate, mut channels) = self.layout?;
-        for channel in &mut channels {
-            // Give back a reservation that turned out much too large (a lossy header overstating).
-            if channel.capacity() - channel.len() > channel.len() / 8 + 65_536 {
-                channel.shrink_to_fit();
-            }
-        }
-        Some((rate, channels))
+    fn finish(self) -> Option<(u32, F)> {
+        let (rate, mut frames) = self.layout?;
+        frames.finish();
+        Some((rate, frames))
     }
 }
 

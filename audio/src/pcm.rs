@@ -60,22 +60,12 @@ impl DecodedAudio {
     /// [`f32_to_i16`] maps it back exactly, so a WAV or FLAC of s16 samples hashes to the sha256 of
     /// its raw sample bytes. The same recording in another container therefore gets the same hash.
     pub fn pcm_sha256(&self) -> String {
-        let mut hasher = Sha256::new();
-        // Interleave through a small buffer rather than building a second copy of the recording.
-        let mut buf = Vec::with_capacity(8192);
-        for frame in 0..self.frames() {
-            for channel in &self.channels {
-                // A hand-built value may have ragged channels; hash the gap as silence, never panic.
-                let x = channel.get(frame).copied().unwrap_or(0.0);
-                buf.extend_from_slice(&f32_to_i16(x).to_le_bytes());
-            }
-            if buf.len() >= 8192 - 2 * self.channels.len() {
-                hasher.update(&buf);
-                buf.clear();
-            }
-        }
-        hasher.update(&buf);
-        hex::encode(hasher.finalize())
+        let mut digest = PcmDigest::default();
+        digest.add(self.frames(), self.channels.len(), |frame, channel| {
+            // A hand-built value may have ragged channels; hash the gap as silence, never panic.
+            self.channels[channel].get(frame).copied().unwrap_or(0.0)
+        });
+        digest.finish()
     }
 
     /// Every channel resampled to [`crate::WHISPER_SAMPLE_RATE`] (16 kHz).
@@ -85,6 +75,68 @@ impl DecodedAudio {
             self.sample_rate,
             crate::WHISPER_SAMPLE_RATE,
         )
+    }
+}
+
+/// What an upload needs to know of a recording, found by [`crate::inspect_file`] without keeping
+/// its samples: the same length, layout and `pcm_sha256` as the [`DecodedAudio`] of the same file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioSummary {
+    /// Native sample rate of the source, in Hz.
+    pub sample_rate: u32,
+    pub channels: usize,
+    /// Samples per channel.
+    pub frames: u64,
+    /// symphonia's short codec name, as in [`DecodedAudio::codec`].
+    pub codec: String,
+    /// As [`DecodedAudio::pcm_sha256`].
+    pub pcm_sha256: String,
+}
+
+impl AudioSummary {
+    /// Length in seconds.
+    pub fn duration(&self) -> f64 {
+        if self.sample_rate == 0 {
+            return 0.0;
+        }
+        self.frames as f64 / f64::from(self.sample_rate)
+    }
+}
+
+/// The running `pcm_sha256`: frames in, interleaved little-endian s16 hashed through a small
+/// buffer (never a second copy of the recording).
+#[derive(Default)]
+pub(crate) struct PcmDigest {
+    hasher: Sha256,
+    buf: Vec<u8>,
+}
+
+impl PcmDigest {
+    const FLUSH_BYTES: usize = 8192;
+
+    /// Adds `frames` frames of `channels` samples each; `sample(frame, channel)` gives one.
+    pub(crate) fn add(
+        &mut self,
+        frames: usize,
+        channels: usize,
+        sample: impl Fn(usize, usize) -> f32,
+    ) {
+        for frame in 0..frames {
+            for channel in 0..channels {
+                let s = f32_to_i16(sample(frame, channel));
+                self.buf.extend_from_slice(&s.to_le_bytes());
+            }
+            if self.buf.len() >= Self::FLUSH_BYTES {
+                self.hasher.update(&self.buf);
+                self.buf.clear();
+            }
+        }
+    }
+
+    /// Lowercase hex sha256 of everything added.
+    pub(crate) fn finish(mut self) -> String {
+        self.hasher.update(&self.buf);
+        hex::encode(self.hasher.finalize())
     }
 }
 

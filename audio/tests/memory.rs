@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use courtscribe_audio::{DecodedAudio, Error, decode_bytes, decode_file, write_wav_s16};
+use courtscribe_audio::{
+    DecodedAudio, Error, decode_bytes, decode_file, inspect_file, write_wav_s16,
+};
 
 struct Counting;
 
@@ -191,6 +193,35 @@ fn decoding_memory_is_linear_in_length() -> TestResult {
     assert!(
         peak < samples_bytes + 2 * MIB,
         "peak {peak} bytes for {samples_bytes} bytes of samples"
+    );
+    Ok(())
+}
+
+#[test]
+fn inspecting_a_long_multichannel_recording_keeps_no_samples() -> TestResult {
+    let _serial = SERIAL.lock();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("five-mics.wav");
+    // 20 s of 5 channels at 48 kHz: 18.3 MiB of f32 samples once decoded.
+    let frames = 20 * 48_000;
+    let channels: Vec<Vec<f32>> = (0..5)
+        .map(|c| {
+            (0..frames)
+                .map(|i| ((i * (c + 1)) % 200) as f32 / 400.0 - 0.25)
+                .collect()
+        })
+        .collect();
+    write_wav_s16(&path, 48_000, &channels)?;
+    drop(channels);
+    let (summary, peak) = peak_heap(|| inspect_file(&path));
+    let summary = summary?;
+    assert_eq!((summary.channels, summary.frames), (5, frames as u64));
+    assert!(peak < 2 * MIB, "peak heap {peak} bytes");
+    let (decoded, decoded_peak) = peak_heap(|| decode_file(&path));
+    assert_eq!(summary.pcm_sha256, decoded?.pcm_sha256());
+    assert!(
+        decoded_peak > 18 * MIB,
+        "decoding keeps the samples: {decoded_peak} bytes"
     );
     Ok(())
 }

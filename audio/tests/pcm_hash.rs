@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use courtscribe_audio::{decode_file, sha256_file, write_wav_s16};
+use courtscribe_audio::{Error, decode_file, inspect_file, sha256_file, write_wav_s16};
 use sha2::{Digest, Sha256};
 
 /// Two channels of s16: a pseudo-random walk on the left, a full-scale square wave on the right
@@ -96,5 +96,68 @@ fn hash_distinguishes_channel_order() -> TestResult {
     write_wav_s16(&a, 16_000, &[to_f32(&left), to_f32(&right)])?;
     write_wav_s16(&b, 16_000, &[to_f32(&right), to_f32(&left)])?;
     assert_ne!(decode_file(&a)?.pcm_sha256(), decode_file(&b)?.pcm_sha256());
+    Ok(())
+}
+
+/// What an upload is checked by (`inspect_file`, no samples kept) is what the job later decodes:
+/// the same length, layout, codec and hash in every container, and the same error for a cut file.
+#[test]
+fn inspecting_agrees_with_decoding_in_every_container() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let source = make_source(dir.path())?;
+    let mut files = vec![source.clone()];
+    for (name, codec) in [
+        ("a.flac", "flac"),
+        ("a.mp3", "libmp3lame"),
+        ("a.ogg", "libvorbis"),
+        ("a.m4a", "aac"),
+    ] {
+        let out = dir.path().join(name);
+        ffmpeg(&["-i", path_str(&source), "-c:a", codec, path_str(&out)])?;
+        files.push(out);
+    }
+    for path in &files {
+        let decoded = decode_file(path)?;
+        let summary = inspect_file(path)?;
+        assert_eq!(
+            summary.sample_rate,
+            decoded.sample_rate,
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            summary.channels,
+            decoded.channel_count(),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            summary.frames,
+            decoded.frames() as u64,
+            "{}",
+            path.display()
+        );
+        assert_eq!(summary.codec, decoded.codec, "{}", path.display());
+        assert_eq!(
+            summary.pcm_sha256,
+            decoded.pcm_sha256(),
+            "{}",
+            path.display()
+        );
+    }
+    let bytes = std::fs::read(&source)?;
+    let cut = dir.path().join("cut.wav");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2])?;
+    let inspected = inspect_file(&cut).map(|s| s.frames);
+    assert!(
+        matches!(inspected, Err(Error::Truncated { .. })),
+        "{inspected:?}"
+    );
+    assert_eq!(
+        inspected.map_err(|e| e.to_string()),
+        decode_file(&cut)
+            .map(|a| a.frames() as u64)
+            .map_err(|e| e.to_string())
+    );
     Ok(())
 }

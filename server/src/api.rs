@@ -857,10 +857,11 @@ async fn upload_recording(
     let file_sha256 = hex::encode(hasher.finalize());
 
     let path = tmp.path().to_path_buf();
-    let audio = tokio::task::spawn_blocking(move || courtscribe_audio::decode_file(&path))
+    // Checked by decoding without keeping the samples: the job decodes the file again anyway.
+    let audio = tokio::task::spawn_blocking(move || courtscribe_audio::inspect_file(&path))
         .await
         .map_err(ApiError::internal)??;
-    if audio.frames() == 0 {
+    if audio.frames == 0 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "the recording holds no samples",
@@ -874,16 +875,15 @@ async fn upload_recording(
         rel: rel.clone(),
         source: "upload",
         codec: audio.codec.clone(),
-        channels: audio.channel_count() as i64,
+        channels: audio.channels as i64,
         sample_rate: i64::from(audio.sample_rate),
         duration: audio.duration(),
         bytes: received as i64,
         file_sha256,
-        pcm_sha256: audio.pcm_sha256(),
+        pcm_sha256: audio.pcm_sha256,
         priority: 0,
         created_by: caller.id,
     };
-    drop(audio);
     let persisted = dst.clone();
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         if let Some(dir) = persisted.parent() {
