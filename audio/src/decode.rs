@@ -262,7 +262,7 @@ fn decode_source<F: Frames>(
         )
     };
     let found = sink.frames();
-    let Some((sample_rate, channels)) = sink.finish() else {
+    let Some((sample_rate, frames)) = sink.finish() else {
         if bad_packets > 0 {
             return Err(Error::Corrupt {
                 detail: failed_detail(),
@@ -301,7 +301,7 @@ fn decode_source<F: Frames>(
             });
         }
     }
-    Ok((codec_name, sample_rate, channels))
+    Ok((codec_name, sample_rate, frames))
 }
 
 /// Most silence one failed packet may stand for: a FLAC block's maximum (65535 frames). A corrupt
