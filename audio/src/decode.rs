@@ -433,7 +433,8 @@ trait Frames: Sized {
     fn start(channels: usize, reserve: usize, silence: u64) -> Self;
     fn channel_count(&self) -> usize;
     fn frames(&self) -> u64;
-    fn push(&mut self, buffer: AudioBufferRef<'_>);
+    /// Appends one decoded buffer; every sample becomes `f32` by symphonia's `IntoSample`.
+    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>);
     fn silence(&mut self, frames: u64);
     /// Called once at the end.
     fn finish(&mut self) {}
@@ -461,18 +462,9 @@ impl Frames for Vec<Vec<f32>> {
         self.first().map_or(0, |c| c.len() as u64)
     }
 
-    fn push(&mut self, buffer: AudioBufferRef<'_>) {
-        match buffer {
-            AudioBufferRef::U8(b) => extend(&b, self),
-            AudioBufferRef::U16(b) => extend(&b, self),
-            AudioBufferRef::U24(b) => extend(&b, self),
-            AudioBufferRef::U32(b) => extend(&b, self),
-            AudioBufferRef::S8(b) => extend(&b, self),
-            AudioBufferRef::S16(b) => extend(&b, self),
-            AudioBufferRef::S24(b) => extend(&b, self),
-            AudioBufferRef::S32(b) => extend(&b, self),
-            AudioBufferRef::F32(b) => extend(&b, self),
-            AudioBufferRef::F64(b) => extend(&b, self),
+    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>) {
+        for (index, channel) in self.iter_mut().enumerate() {
+            channel.extend(buffer.chan(index).iter().map(|&s| s.into_sample()));
         }
     }
 
@@ -493,7 +485,7 @@ impl Frames for Vec<Vec<f32>> {
     }
 }
 
-/// Frames counted and hashed as they come, nothing kept but one packet's worth.
+/// Frames counted and hashed as they come, straight from symphonia's buffers; nothing is kept.
 struct Hashed {
     channels: usize,
     frames: u64,
@@ -519,13 +511,10 @@ impl Frames for Hashed {
         self.frames
     }
 
-    fn push(&mut self, buffer: AudioBufferRef<'_>) {
-        // The same sample conversion as the kept path ([`extend`]), so the hashes agree.
-        let mut samples: AudioBuffer<f32> = buffer.make_equivalent();
-        buffer.convert(&mut samples);
-        let n = samples.frames();
+    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>) {
+        let n = buffer.frames();
         self.digest.add(n, self.channels, |frame, channel| {
-            samples.chan(channel)[frame]
+            buffer.chan(channel)[frame].into_sample()
         });
         self.frames += n as u64;
     }
@@ -582,7 +571,18 @@ impl<F: Frames> Sink<F> {
                 ),
             });
         }
-        frames.push(buffer);
+        match buffer {
+            AudioBufferRef::U8(b) => frames.push(&b),
+            AudioBufferRef::U16(b) => frames.push(&b),
+            AudioBufferRef::U24(b) => frames.push(&b),
+            AudioBufferRef::U32(b) => frames.push(&b),
+            AudioBufferRef::S8(b) => frames.push(&b),
+            AudioBufferRef::S16(b) => frames.push(&b),
+            AudioBufferRef::S24(b) => frames.push(&b),
+            AudioBufferRef::S32(b) => frames.push(&b),
+            AudioBufferRef::F32(b) => frames.push(&b),
+            AudioBufferRef::F64(b) => frames.push(&b),
+        }
         Ok(())
     }
 
@@ -597,15 +597,6 @@ impl<F: Frames> Sink<F> {
         let (rate, mut frames) = self.layout?;
         frames.finish();
         Some((rate, frames))
-    }
-}
-
-fn extend<S>(buffer: &AudioBuffer<S>, channels: &mut [Vec<f32>])
-where
-    S: Sample + IntoSample<f32>,
-{
-    for (index, channel) in channels.iter_mut().enumerate() {
-        channel.extend(buffer.chan(index).iter().map(|&s| s.into_sample()));
     }
 }
 
