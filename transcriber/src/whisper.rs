@@ -356,28 +356,29 @@ impl Recognizer for WhisperRecognizer {
 mod tests {
     use super::*;
 
-    /// `.cargo/config.toml` builds ggml with llamafile's tiled kernels; without them a hearing
-    /// decodes ~14% slower (BENCHMARKS.md). A `target/` built before the setting keeps the old
-    /// whisper.cpp until `cargo clean -p whisper-rs-sys --release`.
+    /// The whisper.cpp build this project relies on (BENCHMARKS.md, ASR section). A `target/`
+    /// built before a setting changed keeps the old whisper.cpp until
+    /// `cargo clean -p whisper-rs-sys --release`.
     #[test]
-    fn whisper_cpp_is_built_with_tiled_kernels() {
-        assert!(
-            system_info().contains("LLAMAFILE = 1"),
-            "whisper.cpp built without GGML_LLAMAFILE: {}",
-            system_info()
-        );
-    }
-
-    /// ggml's own thread pool spins at every barrier without end, so two multi-threaded decodes
-    /// sharing the cores took 12× as long as one alone; libgomp spins a while, then sleeps
-    /// (BENCHMARKS.md, ASR section, 2026-11-27 "OpenMP").
-    #[test]
-    fn whisper_cpp_is_built_with_openmp() {
-        assert!(
-            system_info().contains("OPENMP = 1"),
-            "whisper.cpp built without OpenMP: {}",
-            system_info()
-        );
+    fn whisper_cpp_is_built_with_the_features_we_rely_on() {
+        for (feature, why) in [
+            (
+                "LLAMAFILE = 1",
+                "GGML_LLAMAFILE in .cargo/config.toml: without llamafile's tiled kernels a \
+                 hearing decodes ~14% slower",
+            ),
+            (
+                "OPENMP = 1",
+                "whisper-rs `openmp`: ggml's own thread pool spins at every barrier without end, \
+                 so two decodes sharing the cores took 12× as long as one alone",
+            ),
+        ] {
+            assert!(
+                system_info().contains(feature),
+                "whisper.cpp built without {feature} ({why}): {}",
+                system_info()
+            );
+        }
     }
 
     #[test]
