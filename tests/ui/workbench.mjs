@@ -205,11 +205,15 @@ try {
   });
   ok(!(await state(page)).paused, 'Ctrl+Space plays the recording');
   ok(playing.button.includes('Dừng'), 'the play button turns into a pause button');
-  const expected = words.filter((w) => w.start <= playing.time + 0.3).pop();
+  // The highlight follows the audio frame by frame, so it may trail the time read here by the
+  // frames a loaded machine skips, never run ahead of it: the word playing now or one that played
+  // within the last half second.
+  const playingAt = (t) => words.filter((w) => w.start <= t).length - 1;
+  const highlighted = words.findIndex((w) => w.si === playing.si && w.wi === playing.wi);
   ok(
-    playing.si !== null && Math.abs(words.findIndex((w) => w.si === playing.si && w.wi === playing.wi) - words.indexOf(expected)) <= 1,
+    playing.si !== null && highlighted >= playingAt(playing.time - 0.5) && highlighted <= playingAt(playing.time + 0.05),
     'the highlighted word is the one being played',
-    JSON.stringify({ playing, expected: [expected.si, expected.wi] }),
+    JSON.stringify({ playing, highlighted, allowed: [playingAt(playing.time - 0.5), playingAt(playing.time + 0.05)] }),
   );
   await page.keyboard.press('Control+Space');
   await sleep(200);
