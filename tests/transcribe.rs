@@ -167,12 +167,15 @@ fn generated_silence_between_turns_stays_empty() {
             "`{text}` at {s:.2}–{e:.2} inside the 20 s silence"
         );
     }
-    assert!(
-        wer(
-            "The court is now in session. Please be seated. Thank you, your honour. The defence is ready.",
-            &full_text(&t)
-        ) <= 0.25
+    // The second turn comes after a recess, so it is decoded on its own, without the first turn's
+    // text (no text is carried across a long silence). Cold, whisper `base` hears espeak's British
+    // "your honour. The defence" as "Yolanda, the defensive" (5 of 17 words wrong); packed into one
+    // window with the first turn it heard them right, at the price of reading across the recess.
+    let error_rate = wer(
+        "The court is now in session. Please be seated. Thank you, your honour. The defence is ready.",
+        &full_text(&t),
     );
+    assert!(error_rate <= 0.35, "WER {error_rate}: {}", full_text(&t));
 }
 
 #[test]

@@ -17,8 +17,6 @@ const FALLBACK_TEMPERATURES: [f32; 3] = [0.0, 0.4, 0.8];
 /// a frame or two early on soft endings.
 const WORD_TAIL_SECS: f64 = 0.0;
 
-/// Longest pause (seconds) across which the previous window's text is given to the decoder.
-const MAX_CONTEXT_GAP_SECS: f64 = 3.0;
 /// Words of previous text given as context: enough for names and spelling, short enough to stay
 /// well inside the prompt budget next to a case vocabulary.
 const CONTEXT_WORDS: usize = 40;
@@ -109,7 +107,7 @@ pub fn recognise(
         // spelling stay consistent); after a long pause it starts clean, so nothing it said before
         // a recess can leak past it.
         let follows_speech =
-            previous_end.is_some_and(|end| window.source_start_secs() - end < MAX_CONTEXT_GAP_SECS);
+            previous_end.is_some_and(|end| window.source_start_secs() - end < vad::LONG_PAUSE_SECS);
         let context = if follows_speech {
             context_tail(&segments)
         } else {

@@ -180,6 +180,12 @@ pub const MAX_WINDOW_SECS: f64 = 29.0;
 /// Pauses longer than this inside a window are shortened to it: enough for whisper to hear a turn
 /// change, too short for it to invent words in.
 pub const MAX_KEPT_GAP_SECS: f64 = 1.0;
+/// A pause this long (seconds) ends the conversation as the decoder sees it: no window spans it,
+/// and the text before it is not given to the decoder after it. Speech on both sides of a recess
+/// packed into one window let whisper read the words before the recess while writing the ones
+/// after it, and a formula said again after a recess ("Everyone in the courtroom, please rise")
+/// read as whisper copying a sentence, which the loop guard paid three retries for.
+pub const LONG_PAUSE_SECS: f64 = 5.0;
 
 /// A piece of the recording copied into a window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -267,12 +273,13 @@ impl Window {
 }
 
 /// Packs padded speech regions into windows. Pauses between regions longer than
-/// [`MAX_KEPT_GAP_SECS`] are cut; a region longer than a window is split at its quietest 100 ms
+/// [`MAX_KEPT_GAP_SECS`] are cut, and one of [`LONG_PAUSE_SECS`] or more starts a new window; a region longer than a window is split at its quietest 100 ms
 /// near the limit, so no word is cut in half where it can be avoided.
 pub fn windows(samples: &[f32], regions: &[Region], cfg: &VadConfig) -> Vec<Window> {
     let pad = (cfg.pad_secs * SR) as usize;
     let max_len = (MAX_WINDOW_SECS * SR) as usize;
     let max_gap = (MAX_KEPT_GAP_SECS * SR) as usize;
+    let long_pause = (LONG_PAUSE_SECS * SR) as usize;
 
     // Padded regions, merged where padding makes them touch, then split to fit a window.
     let mut spans: Vec<(usize, usize)> = Vec::new();
@@ -301,7 +308,10 @@ pub fn windows(samples: &[f32], regions: &[Region], cfg: &VadConfig) -> Vec<Wind
         // Keep up to `max_gap` of the real pause before this span, so the decoder hears it.
         let gap_kept = last_end.map_or(0, |le| (s - le).min(max_gap));
         let start = s - gap_kept;
-        if !current.samples.is_empty() && current.samples.len() + (e - start) > max_len {
+        let after_long_pause = last_end.is_some_and(|le| s - le >= long_pause);
+        if !current.samples.is_empty()
+            && (after_long_pause || current.samples.len() + (e - start) > max_len)
+        {
             out.push(std::mem::replace(
                 &mut current,
                 Window {
@@ -381,15 +391,16 @@ mod tests {
     fn long_pauses_are_cut_and_times_map_back() {
         let sr = WHISPER_SAMPLE_RATE as usize;
         let samples = vec![0.1f32; 60 * sr];
-        // Speech at 1–3 s and 40–42 s: the 37 s recess must not reach the window.
+        // Speech at 1–3 s and 5.5–7.5 s: 2.1 s of the pause between the padded regions, of which
+        // the window keeps 1 s.
         let regions = [
             Region {
                 start: sr,
                 end: 3 * sr,
             },
             Region {
-                start: 40 * sr,
-                end: 42 * sr,
+                start: 11 * sr / 2,
+                end: 15 * sr / 2,
             },
         ];
         let w = windows(&samples, &regions, &cfg());
@@ -404,11 +415,36 @@ mod tests {
         assert!((w.to_source_secs(0.2) - 1.0).abs() < 0.01);
         // 1 s after the first piece ends, inside the kept pause.
         assert!(
-            (w.to_source_secs(2.4 + 1.0 + 0.2) - 40.0).abs() < 0.01,
+            (w.to_source_secs(2.4 + 1.0 + 0.2) - 5.5).abs() < 0.01,
             "{}",
             w.to_source_secs(3.6)
         );
-        assert!((w.source_end_secs() - 42.2).abs() < 0.01);
+        assert!((w.source_end_secs() - 7.7).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_recess_ends_the_window() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let samples = vec![0.1f32; 60 * sr];
+        // Speech at 1–3 s and 40–42 s: short enough together for one window, but the 37 s recess
+        // between them must not be bridged.
+        let region = |from: usize, to: usize| Region {
+            start: from * sr,
+            end: to * sr,
+        };
+        let w = windows(&samples, &[region(1, 3), region(40, 42)], &cfg());
+        assert_eq!(w.len(), 2);
+        assert!((w[0].source_end_secs() - 3.2).abs() < 0.01);
+        assert!((w[1].source_start_secs() - 39.8).abs() < 0.01);
+        assert!((w[1].duration_secs() - 2.4).abs() < 0.01);
+        // Padded regions 0.1 s short of the long pause apart stay in one window.
+        let gap = LONG_PAUSE_SECS - 0.1 + 0.4;
+        let second = (3.0 + gap) * sr as f64;
+        let close = Region {
+            start: second as usize,
+            end: second as usize + 2 * sr,
+        };
+        assert_eq!(windows(&samples, &[region(1, 3), close], &cfg()).len(), 1);
     }
 
     #[test]

@@ -1,0 +1,99 @@
+//! Courts say the same formulas again after a recess ("The court is now in session"). Packed
+//! with the speech before the recess into one window, such a sentence read to the loop guard as
+//! whisper copying itself: the window was decoded four times (three temperatures, then in halves),
+//! and in a one-hour bench recording a judge's sentence vanished from the transcript. A recess now
+//! ends the window: each block of speech is decoded once, and every repetition is in the minutes
+//! at its own time.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use courtscribe_transcriber::recognizer::{DecodeRequest, RawSegment};
+use courtscribe_transcriber::{Error, Language, PipelineOptions, Recognizer, pipeline};
+
+const SR: usize = 16_000;
+
+/// The real recogniser, counting the decodes the pipeline asks of it.
+struct Counting<R> {
+    inner: R,
+    decodes: usize,
+}
+
+impl<R: Recognizer> Recognizer for Counting<R> {
+    fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error> {
+        self.inner.detect_language(audio)
+    }
+
+    fn decode(
+        &mut self,
+        audio: &[f32],
+        request: &DecodeRequest<'_>,
+    ) -> Result<Vec<RawSegment>, Error> {
+        self.decodes += 1;
+        self.inner.decode(audio, request)
+    }
+}
+
+#[test]
+fn a_formula_said_again_after_each_recess_is_transcribed_every_time() {
+    let judge = common::espeak16k(
+        "en-gb",
+        50,
+        "The court is now in session. Does the defendant agree with the plaintiff's claim?",
+    );
+    let party = common::espeak16k(
+        "en-us+m3",
+        50,
+        "Your honour, I borrowed the money in March and I have already repaid forty million dong.",
+    );
+    // Two blocks (judge, 1 s, party), 12 s of silence after each: with the recess cut out, short
+    // enough together for one 29 s window.
+    let mut audio = Vec::new();
+    let mut block_starts = Vec::new();
+    for _ in 0..2 {
+        block_starts.push(audio.len() as f64 / SR as f64);
+        audio.extend_from_slice(&judge);
+        audio.extend(std::iter::repeat_n(0.0, SR));
+        audio.extend_from_slice(&party);
+        audio.extend(std::iter::repeat_n(0.0, 12 * SR));
+    }
+    let block_secs = (judge.len() + SR + party.len()) as f64 / SR as f64;
+    assert!(
+        2.0 * block_secs + 1.0 < 29.0,
+        "the blocks would fit one window"
+    );
+
+    let engine = common::default_engine();
+    let mut recognizer = Counting {
+        inner: engine.recognizer().unwrap(),
+        decodes: 0,
+    };
+    let opts = PipelineOptions {
+        language: Language::Fixed("en".into()),
+        ..PipelineOptions::default()
+    };
+    let out = pipeline::recognise(&mut recognizer, &audio, &opts, &mut |_| {}).unwrap();
+    let heard: Vec<(f64, String)> = out
+        .segments
+        .iter()
+        .map(|s| (s.start, s.text.to_lowercase()))
+        .collect();
+    assert_eq!(
+        recognizer.decodes, 2,
+        "one decode per block, no retries: {heard:?}"
+    );
+    for (i, &start) in block_starts.iter().enumerate() {
+        let in_block: Vec<&str> = heard
+            .iter()
+            .filter(|(t, _)| *t >= start - 0.5 && *t < start + block_secs)
+            .map(|(_, text)| text.as_str())
+            .collect();
+        let text = in_block.join(" ");
+        for word in ["session", "defendant", "money", "march"] {
+            assert!(
+                text.contains(word),
+                "block {i} at {start:.1} s lacks {word:?}: {in_block:?} (all: {heard:?})"
+            );
+        }
+    }
+}
