@@ -23,8 +23,9 @@ use symphonia::core::probe::Hint;
 use symphonia::core::sample::Sample;
 
 use crate::pcm::PcmDigest;
+use crate::resample::StreamResampler;
 use crate::sniff::{Container, SNIFF_LEN, sniff};
-use crate::{AudioSummary, DecodedAudio, Error};
+use crate::{AudioSummary, Decoded16k, DecodedAudio, Error};
 
 /// Default cap on a recording's length: 12 hours, longer than any single hearing day. Past it we
 /// refuse rather than hold gigabytes of samples.
@@ -97,14 +98,39 @@ fn decoded((codec, sample_rate, channels): (String, u32, Vec<Vec<f32>>)) -> Deco
 pub fn inspect_file(path: &Path) -> Result<AudioSummary, Error> {
     let (file, byte_len, container) = open_sniffed(path)?;
     let options = DecodeOptions::default();
-    let (codec, sample_rate, digest) =
+    let (codec, sample_rate, hashed) =
         guarded(|| decode_source::<Hashed>(Box::new(file), byte_len, container, &options))?;
-    Ok(AudioSummary {
+    Ok(summary(codec, sample_rate, hashed))
+}
+
+fn summary(codec: String, sample_rate: u32, hashed: Hashed) -> AudioSummary {
+    AudioSummary {
         sample_rate,
-        channels: digest.channels,
-        frames: digest.frames,
+        channels: hashed.channels,
+        frames: hashed.frames,
         codec,
-        pcm_sha256: digest.digest.finish(),
+        pcm_sha256: hashed.digest.finish(),
+    }
+}
+
+/// Decode a recording from disk straight to 16 kHz: every channel is resampled as its packets are
+/// decoded, so the native-rate samples are never held (a 3-hour 5-microphone recording at 48 kHz
+/// is ~10 GB of `f32` at its own rate, ~3.5 GB at 16 kHz). The same checks and errors as
+/// [`decode_file`]; the channels equal [`DecodedAudio::to_16k`] of it and the source equals
+/// [`inspect_file`] of it.
+pub fn decode_file_16k(path: &Path) -> Result<Decoded16k, Error> {
+    let (file, byte_len, container) = open_sniffed(path)?;
+    let options = DecodeOptions::default();
+    let (codec, sample_rate, at16k) =
+        guarded(|| decode_source::<At16k>(Box::new(file), byte_len, container, &options))?;
+    let channels = at16k
+        .resamplers
+        .into_iter()
+        .map(StreamResampler::finish)
+        .collect::<Result<_, _>>()?;
+    Ok(Decoded16k {
+        source: summary(codec, sample_rate, at16k.native),
+        channels,
     })
 }
 
@@ -235,12 +261,12 @@ fn decode_source<F: Frames>(
             Err(SymError::DecodeError(msg) | SymError::Unsupported(msg)) => {
                 bad_packets += 1;
                 first_bad.get_or_insert_with(|| msg.to_string());
-                sink.pad_silence(packet.dur.min(SILENCE_CAP_FRAMES));
+                sink.pad_silence(packet.dur.min(SILENCE_CAP_FRAMES))?;
             }
             Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 bad_packets += 1;
                 first_bad.get_or_insert_with(|| "packet ends early".into());
-                sink.pad_silence(packet.dur.min(SILENCE_CAP_FRAMES));
+                sink.pad_silence(packet.dur.min(SILENCE_CAP_FRAMES))?;
             }
             Err(SymError::ResetRequired) => {
                 decoder.reset();
@@ -262,7 +288,7 @@ fn decode_source<F: Frames>(
         )
     };
     let found = sink.frames();
-    let Some((sample_rate, frames)) = sink.finish() else {
+    let Some((sample_rate, frames)) = sink.finish()? else {
         if bad_packets > 0 {
             return Err(Error::Corrupt {
                 detail: failed_detail(),
@@ -425,33 +451,35 @@ impl LengthPlan {
     }
 }
 
-/// Where decoded frames go: kept per channel ([`decode_file`]) or only counted and hashed
-/// ([`inspect_file`]).
+/// Where decoded frames go: kept per channel ([`decode_file`]), resampled to 16 kHz as they come
+/// ([`decode_file_16k`]), or only counted and hashed ([`inspect_file`]).
 trait Frames: Sized {
-    /// Storage for `channels` channels, `reserve` frames expected, starting with `silence` frames
-    /// of silence (bad packets met before the first good one told us the channel count).
-    fn start(channels: usize, reserve: usize, silence: u64) -> Self;
+    /// Storage for `channels` channels at `rate` Hz, `reserve` frames expected, starting with
+    /// `silence` frames of silence (bad packets met before the first good one told us the layout).
+    fn start(channels: usize, rate: u32, reserve: usize, silence: u64) -> Result<Self, Error>;
     fn channel_count(&self) -> usize;
     fn frames(&self) -> u64;
     /// Appends one decoded buffer; every sample becomes `f32` by symphonia's `IntoSample`.
-    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>);
-    fn silence(&mut self, frames: u64);
+    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>) -> Result<(), Error>;
+    fn silence(&mut self, frames: u64) -> Result<(), Error>;
     /// Called once at the end.
-    fn finish(&mut self) {}
+    fn finish(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Per-channel samples, filled straight from symphonia's planar buffers (no interleaved
 /// intermediate).
 impl Frames for Vec<Vec<f32>> {
-    fn start(channels: usize, reserve: usize, silence: u64) -> Self {
+    fn start(channels: usize, _rate: u32, reserve: usize, silence: u64) -> Result<Self, Error> {
         let silence = usize::try_from(silence).unwrap_or(0);
-        (0..channels)
+        Ok((0..channels)
             .map(|_| {
                 let mut c = Vec::with_capacity(reserve.max(silence));
                 c.resize(silence, 0.0);
                 c
             })
-            .collect()
+            .collect())
     }
 
     fn channel_count(&self) -> usize {
@@ -462,26 +490,29 @@ impl Frames for Vec<Vec<f32>> {
         self.first().map_or(0, |c| c.len() as u64)
     }
 
-    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>) {
+    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>) -> Result<(), Error> {
         for (index, channel) in self.iter_mut().enumerate() {
             channel.extend(buffer.chan(index).iter().map(|&s| s.into_sample()));
         }
+        Ok(())
     }
 
-    fn silence(&mut self, frames: u64) {
+    fn silence(&mut self, frames: u64) -> Result<(), Error> {
         let frames = usize::try_from(frames).unwrap_or(0);
         for channel in self.iter_mut() {
             channel.resize(channel.len() + frames, 0.0);
         }
+        Ok(())
     }
 
-    fn finish(&mut self) {
+    fn finish(&mut self) -> Result<(), Error> {
         for channel in self.iter_mut() {
             // Give back a reservation that turned out much too large (a lossy header overstating).
             if channel.capacity() - channel.len() > channel.len() / 8 + 65_536 {
                 channel.shrink_to_fit();
             }
         }
+        Ok(())
     }
 }
 
@@ -493,14 +524,14 @@ struct Hashed {
 }
 
 impl Frames for Hashed {
-    fn start(channels: usize, _reserve: usize, silence: u64) -> Self {
+    fn start(channels: usize, _rate: u32, _reserve: usize, silence: u64) -> Result<Self, Error> {
         let mut hashed = Hashed {
             channels,
             frames: 0,
             digest: PcmDigest::default(),
         };
-        hashed.silence(silence);
-        hashed
+        hashed.silence(silence)?;
+        Ok(hashed)
     }
 
     fn channel_count(&self) -> usize {
@@ -511,21 +542,77 @@ impl Frames for Hashed {
         self.frames
     }
 
-    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>) {
+    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>) -> Result<(), Error> {
         let n = buffer.frames();
         self.digest.add(n, self.channels, |frame, channel| {
             buffer.chan(channel)[frame].into_sample()
         });
         self.frames += n as u64;
+        Ok(())
     }
 
-    fn silence(&mut self, frames: u64) {
+    fn silence(&mut self, frames: u64) -> Result<(), Error> {
         self.digest.add(
             usize::try_from(frames).unwrap_or(0),
             self.channels,
             |_, _| 0.0,
         );
         self.frames += frames;
+        Ok(())
+    }
+}
+
+/// Frames hashed as they come, and every channel resampled to 16 kHz on the way: the recording is
+/// never held at its native rate (a third of the memory for 48 kHz sources, and no second copy
+/// for the resampler).
+struct At16k {
+    native: Hashed,
+    resamplers: Vec<StreamResampler>,
+    /// One channel of one buffer as `f32`, reused.
+    scratch: Vec<f32>,
+}
+
+impl Frames for At16k {
+    fn start(channels: usize, rate: u32, reserve: usize, silence: u64) -> Result<Self, Error> {
+        let mut at16k = At16k {
+            native: Hashed::start(channels, rate, reserve, 0)?,
+            resamplers: (0..channels)
+                .map(|_| StreamResampler::new(rate, crate::WHISPER_SAMPLE_RATE, reserve))
+                .collect::<Result<_, _>>()?,
+            scratch: Vec::new(),
+        };
+        at16k.silence(silence)?;
+        Ok(at16k)
+    }
+
+    fn channel_count(&self) -> usize {
+        self.native.channels
+    }
+
+    fn frames(&self) -> u64 {
+        self.native.frames
+    }
+
+    fn push<S: Sample + IntoSample<f32>>(&mut self, buffer: &AudioBuffer<S>) -> Result<(), Error> {
+        self.native.push(buffer)?;
+        for (index, resampler) in self.resamplers.iter_mut().enumerate() {
+            self.scratch.clear();
+            self.scratch
+                .extend(buffer.chan(index).iter().map(|&s| s.into_sample()));
+            resampler.push(&self.scratch)?;
+        }
+        Ok(())
+    }
+
+    fn silence(&mut self, frames: u64) -> Result<(), Error> {
+        self.native.silence(frames)?;
+        self.scratch.clear();
+        self.scratch
+            .resize(usize::try_from(frames).unwrap_or(0), 0.0);
+        for resampler in &mut self.resamplers {
+            resampler.push(&self.scratch)?;
+        }
+        Ok(())
     }
 }
 
@@ -555,12 +642,13 @@ impl<F: Frames> Sink<F> {
     fn append(&mut self, buffer: AudioBufferRef<'_>) -> Result<(), Error> {
         let spec = *buffer.spec();
         let count = spec.channels.count();
-        let (rate, frames) = self.layout.get_or_insert_with(|| {
-            (
+        let (rate, frames) = match &mut self.layout {
+            Some(layout) => layout,
+            empty => empty.insert((
                 spec.rate,
-                F::start(count, self.reserve_frames, self.pending_silence),
-            )
-        });
+                F::start(count, spec.rate, self.reserve_frames, self.pending_silence)?,
+            )),
+        };
         if frames.channel_count() != count || *rate != spec.rate {
             return Err(Error::Corrupt {
                 detail: format!(
@@ -572,31 +660,37 @@ impl<F: Frames> Sink<F> {
             });
         }
         match buffer {
-            AudioBufferRef::U8(b) => frames.push(&b),
-            AudioBufferRef::U16(b) => frames.push(&b),
-            AudioBufferRef::U24(b) => frames.push(&b),
-            AudioBufferRef::U32(b) => frames.push(&b),
-            AudioBufferRef::S8(b) => frames.push(&b),
-            AudioBufferRef::S16(b) => frames.push(&b),
-            AudioBufferRef::S24(b) => frames.push(&b),
-            AudioBufferRef::S32(b) => frames.push(&b),
-            AudioBufferRef::F32(b) => frames.push(&b),
-            AudioBufferRef::F64(b) => frames.push(&b),
+            AudioBufferRef::U8(b) => frames.push(&b)?,
+            AudioBufferRef::U16(b) => frames.push(&b)?,
+            AudioBufferRef::U24(b) => frames.push(&b)?,
+            AudioBufferRef::U32(b) => frames.push(&b)?,
+            AudioBufferRef::S8(b) => frames.push(&b)?,
+            AudioBufferRef::S16(b) => frames.push(&b)?,
+            AudioBufferRef::S24(b) => frames.push(&b)?,
+            AudioBufferRef::S32(b) => frames.push(&b)?,
+            AudioBufferRef::F32(b) => frames.push(&b)?,
+            AudioBufferRef::F64(b) => frames.push(&b)?,
         }
         Ok(())
     }
 
-    fn pad_silence(&mut self, frames: u64) {
+    fn pad_silence(&mut self, frames: u64) -> Result<(), Error> {
         match &mut self.layout {
             Some((_, f)) => f.silence(frames),
-            None => self.pending_silence += frames,
+            None => {
+                self.pending_silence += frames;
+                Ok(())
+            }
         }
     }
 
-    fn finish(self) -> Option<(u32, F)> {
-        let (rate, mut frames) = self.layout?;
-        frames.finish();
-        Some((rate, frames))
+    /// The frames and their rate; `None` when no packet decoded.
+    fn finish(self) -> Result<Option<(u32, F)>, Error> {
+        let Some((rate, mut frames)) = self.layout else {
+            return Ok(None);
+        };
+        frames.finish()?;
+        Ok(Some((rate, frames)))
     }
 }
 

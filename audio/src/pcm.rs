@@ -38,21 +38,7 @@ impl DecodedAudio {
 
     /// The mean of all channels, at the native rate.
     pub fn mono(&self) -> Vec<f32> {
-        match self.channels.as_slice() {
-            [] => Vec::new(),
-            [only] => only.clone(),
-            [first, rest @ ..] => {
-                let mut sum = first.clone();
-                for channel in rest {
-                    for (s, x) in sum.iter_mut().zip(channel) {
-                        *s += x;
-                    }
-                }
-                let scale = 1.0 / self.channels.len() as f32;
-                sum.iter_mut().for_each(|s| *s *= scale);
-                sum
-            }
-        }
+        mix(&self.channels)
     }
 
     /// sha256 (lowercase hex) of the interleaved signed 16-bit little-endian PCM at the native rate
@@ -75,6 +61,43 @@ impl DecodedAudio {
             self.sample_rate,
             crate::WHISPER_SAMPLE_RATE,
         )
+    }
+}
+
+/// A recording decoded for the recogniser: every channel at [`crate::WHISPER_SAMPLE_RATE`], and what
+/// the source was. [`crate::decode_file_16k`] builds it without ever holding the native-rate
+/// samples, so a 48 kHz recording takes a third of the memory of a [`DecodedAudio`].
+#[derive(Debug, Clone)]
+pub struct Decoded16k {
+    /// The source as decoded: native rate, channel count, length, codec, `pcm_sha256`.
+    pub source: AudioSummary,
+    /// One `Vec` per channel at 16 kHz, all the same length, as [`DecodedAudio::to_16k`] gives.
+    pub channels: Vec<Vec<f32>>,
+}
+
+impl Decoded16k {
+    /// The mean of all channels, at 16 kHz.
+    pub fn mono(&self) -> Vec<f32> {
+        mix(&self.channels)
+    }
+}
+
+/// The mean of equally long channels.
+fn mix(channels: &[Vec<f32>]) -> Vec<f32> {
+    match channels {
+        [] => Vec::new(),
+        [only] => only.clone(),
+        [first, rest @ ..] => {
+            let mut sum = first.clone();
+            for channel in rest {
+                for (s, x) in sum.iter_mut().zip(channel) {
+                    *s += x;
+                }
+            }
+            let scale = 1.0 / channels.len() as f32;
+            sum.iter_mut().for_each(|s| *s *= scale);
+            sum
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 use courtscribe_audio::{
-    DecodedAudio, Error, decode_bytes, decode_file, inspect_file, write_wav_s16,
+    DecodedAudio, Error, decode_bytes, decode_file, decode_file_16k, inspect_file, write_wav_s16,
 };
 
 struct Counting;
@@ -222,6 +222,35 @@ fn inspecting_a_long_multichannel_recording_keeps_no_samples() -> TestResult {
     assert!(
         decoded_peak > 18 * MIB,
         "decoding keeps the samples: {decoded_peak} bytes"
+    );
+    Ok(())
+}
+
+#[test]
+fn decoding_to_16k_never_holds_the_native_rate_samples() -> TestResult {
+    let _serial = SERIAL.lock();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("five-mics.wav");
+    // 20 s of 5 channels at 48 kHz: 18.3 MiB of f32 at the native rate, 6.1 MiB at 16 kHz.
+    let frames = 20 * 48_000;
+    let channels: Vec<Vec<f32>> = (0..5)
+        .map(|c| {
+            (0..frames)
+                .map(|i| ((i * (c + 1)) % 200) as f32 / 400.0 - 0.25)
+                .collect()
+        })
+        .collect();
+    write_wav_s16(&path, 48_000, &channels)?;
+    drop(channels);
+    let (at16k, peak) = peak_heap(|| decode_file_16k(&path));
+    let at16k = at16k?;
+    let kept_bytes: usize = at16k.channels.iter().map(|c| c.len() * 4).sum();
+    assert_eq!(kept_bytes, 5 * 20 * 16_000 * 4);
+    // What is kept, plus the resamplers' chunks and symphonia's packet buffers; never the 48 kHz
+    // samples (which alone would be 18.3 MiB).
+    assert!(
+        peak < kept_bytes + 2 * MIB,
+        "peak heap {peak} bytes for {kept_bytes} bytes of 16 kHz samples"
     );
     Ok(())
 }

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use courtscribe_audio::{Error, decode_file, inspect_file, sha256_file, write_wav_s16};
+use courtscribe_audio::{
+    Error, decode_file, decode_file_16k, inspect_file, sha256_file, write_wav_s16,
+};
 use sha2::{Digest, Sha256};
 
 /// Two channels of s16: a pseudo-random walk on the left, a full-scale square wave on the right
@@ -99,10 +101,12 @@ fn hash_distinguishes_channel_order() -> TestResult {
     Ok(())
 }
 
-/// What an upload is checked by (`inspect_file`, no samples kept) is what the job later decodes:
-/// the same length, layout, codec and hash in every container, and the same error for a cut file.
+/// What an upload is checked by (`inspect_file`, no samples kept) and what the job decodes
+/// (`decode_file_16k`, resampled on the way) agree with decoding the whole file: the same length,
+/// layout, codec and hash, bit-identical 16 kHz channels, in every container, and the same error
+/// for a cut file.
 #[test]
-fn inspecting_agrees_with_decoding_in_every_container() -> TestResult {
+fn inspecting_and_decoding_to_16k_agree_with_decoding_in_every_container() -> TestResult {
     let dir = tempfile::tempdir()?;
     let source = make_source(dir.path())?;
     let mut files = vec![source.clone()];
@@ -144,6 +148,15 @@ fn inspecting_agrees_with_decoding_in_every_container() -> TestResult {
             "{}",
             path.display()
         );
+        let at16k = decode_file_16k(path)?;
+        assert_eq!(at16k.source, summary, "{}", path.display());
+        assert_ne!(summary.sample_rate, 16_000, "the resampler is exercised");
+        // Exact equality: streaming through the resampler must not change a single sample.
+        assert!(
+            at16k.channels == decoded.to_16k()?,
+            "{}: 16 kHz channels differ",
+            path.display()
+        );
     }
     let bytes = std::fs::read(&source)?;
     let cut = dir.path().join("cut.wav");
@@ -155,6 +168,14 @@ fn inspecting_agrees_with_decoding_in_every_container() -> TestResult {
     );
     assert_eq!(
         inspected.map_err(|e| e.to_string()),
+        decode_file(&cut)
+            .map(|a| a.frames() as u64)
+            .map_err(|e| e.to_string())
+    );
+    assert_eq!(
+        decode_file_16k(&cut)
+            .map(|a| a.source.frames)
+            .map_err(|e| e.to_string()),
         decode_file(&cut)
             .map(|a| a.frames() as u64)
             .map_err(|e| e.to_string())

@@ -11,7 +11,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use courtscribe_audio::DecodedAudio;
 use courtscribe_transcriber::Transcript;
 
 use crate::{
@@ -94,8 +93,8 @@ pub struct DiarizeArgs {
 /// Runs `courtscribe diarize`: decodes, diarizes, writes RTTM; notes and a summary go to stderr.
 pub fn run_diarize(args: &DiarizeArgs) -> Result<Diarization, Error> {
     let opts = args.speakers.options(args.mode.into())?;
-    let audio = courtscribe_audio::decode_file(&args.audio)?;
-    let d = crate::diarize(&audio, &opts)?;
+    let audio = courtscribe_audio::decode_file_16k(&args.audio)?;
+    let d = crate::diarize_16k(&audio.channels, &opts)?;
     let id = args
         .audio
         .file_stem()
@@ -142,17 +141,18 @@ impl TranscribeDiarizeArgs {
         self.speakers.options(self.diarize_mode.into()).map(|_| ())
     }
 
-    /// With `--diarize`: diarizes `audio` and writes the speakers into `transcript`.
+    /// With `--diarize`: diarizes the recording's 16 kHz `channels` and writes the speakers into
+    /// `transcript`.
     pub fn apply(
         &self,
-        audio: &DecodedAudio,
+        channels: &[Vec<f32>],
         transcript: &mut Transcript,
     ) -> Result<Option<Diarization>, Error> {
         if !self.diarize {
             return Ok(None);
         }
         let opts = self.speakers.options(self.diarize_mode.into())?;
-        let d = crate::diarize(audio, &opts)?;
+        let d = crate::diarize_16k(channels, &opts)?;
         for n in &d.notes {
             eprintln!("note: {n}");
         }
@@ -197,8 +197,7 @@ pub fn run_speakers(args: &SpeakersArgs) -> Result<(), Error> {
 pub fn run_speakers_in(home: &Path, args: &SpeakersArgs) -> Result<(), Error> {
     match &args.command {
         SpeakersCommand::Enroll { name, audio, role } => {
-            let a = courtscribe_audio::decode_file(audio)?;
-            let mono = courtscribe_audio::resample(&a.mono(), a.sample_rate, 16_000)?;
+            let mono = courtscribe_audio::decode_file_16k(audio)?.mono();
             let manifest = install::ensure_installed(home)?;
             let model = install::load(home)?;
             let mut p = known::make_profile(name, &mono, &model, &manifest.sha256)?;

@@ -1,8 +1,8 @@
-//! Who spoke when. A decoded recording (`courtscribe-audio`'s [`DecodedAudio`]) flows in; speaker
-//! turns flow out as a [`Diarization`]: [`Turn`]s (seconds from the start of the recording, one
-//! speaker each, overlapping where people talk over each other) and the list of speakers
-//! ([`SpeakerInfo`]: id, label, role, channel). From there [`merge::apply`] puts a speaker on every
-//! segment and word of a [`Transcript`], and [`rttm::to_rttm`] writes RTTM.
+//! Who spoke when. A recording's 16 kHz channels (`courtscribe-audio`'s `decode_file_16k`) flow in
+//! ([`diarize_16k`]); speaker turns flow out as a [`Diarization`]: [`Turn`]s (seconds from the
+//! start of the recording, one speaker each, overlapping where people talk over each other) and
+//! the list of speakers ([`SpeakerInfo`]: id, label, role, channel). From there [`merge::apply`]
+//! puts a speaker on every segment and word of a [`Transcript`], and [`rttm::to_rttm`] writes RTTM.
 //!
 //! Two ways to find speakers, chosen by [`Mode`]:
 //! - [`channels`]: one microphone per seat. Speech is attributed to the microphone that carries it,
@@ -33,7 +33,6 @@ pub mod voice;
 use std::path::PathBuf;
 
 pub use channels::ChannelConfig;
-pub use courtscribe_audio::DecodedAudio;
 pub use courtscribe_transcriber::Transcript;
 pub use courtscribe_transcriber::transcript::SpeakerInfo;
 pub use profile::RoomProfile;
@@ -153,12 +152,6 @@ pub fn home_dir() -> Result<PathBuf, Error> {
             "cannot locate courtscribe's data folder; set COURTSCRIBE_HOME".into(),
         ))
     }
-}
-
-/// Diarizes a decoded recording.
-pub fn diarize(audio: &DecodedAudio, opts: &Options) -> Result<Diarization, Error> {
-    let channels = audio.to_16k()?;
-    diarize_16k(&channels, opts)
 }
 
 /// Diarizes 16 kHz channels of one recording.

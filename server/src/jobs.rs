@@ -248,7 +248,7 @@ fn transcribe_file(
     diarize: bool,
     mut progress: impl FnMut(f64),
 ) -> Result<Transcript, String> {
-    let audio = courtscribe_audio::decode_file(path).map_err(|e| format!("audio: {e}"))?;
+    let audio = courtscribe_audio::decode_file_16k(path).map_err(|e| format!("audio: {e}"))?;
     let sha = courtscribe_audio::sha256_file(path).map_err(|e| format!("audio: {e}"))?;
     let language = match language {
         "auto" => Language::Auto,
@@ -272,7 +272,7 @@ fn transcribe_file(
     .map_err(|e| e.to_string())?;
     if diarize {
         let opts = courtscribe_diarization::Options::default();
-        match courtscribe_diarization::diarize(&audio, &opts) {
+        match courtscribe_diarization::diarize_16k(&audio.channels, &opts) {
             Ok(d) => courtscribe_diarization::merge::apply(&mut transcript, &d),
             // Text without speakers is still the record of what was said.
             Err(e) => {

@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let store = ModelStore::from_env()?;
     let model = store.resolve(&args.model)?;
-    let audio = courtscribe_audio::decode_file(&args.audio)
+    let audio = courtscribe_audio::decode_file_16k(&args.audio)
         .with_context(|| format!("cannot read {}", args.audio.display()))?;
     let file_sha256 = courtscribe_audio::sha256_file(&args.audio)
         .with_context(|| format!("cannot read {}", args.audio.display()))?;
@@ -73,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &mut |f| bar.set_position((f * 1000.0) as u64),
     )?;
     bar.finish_and_clear();
-    args.diarize.apply(&audio, &mut transcript)?;
+    args.diarize.apply(&audio.channels, &mut transcript)?;
 
     let rendered = transcript.render(format);
     match &args.out {

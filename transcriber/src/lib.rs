@@ -1,10 +1,10 @@
-//! Speech to time-stamped text. A decoded recording (`courtscribe-audio`) and an installed model
-//! (`courtscribe-models`) flow in; a [`Transcript`] flows out: segments and words with times in
+//! Speech to time-stamped text. A recording decoded to 16 kHz (`courtscribe-audio`'s
+//! `decode_file_16k`) and an installed model (`courtscribe-models`) flow in; a [`Transcript`] flows out: segments and words with times in
 //! seconds from the start of the recording, per-word probability, the language.
 //!
-//! The path: mix to mono and resample to 16 kHz → voice activity detection cuts long silences
-//! ([`vad`]) → whisper.cpp decodes each window with no context carried between windows
-//! ([`whisper`], behind the [`Recognizer`] seam) → loops and stock phrases are retried or removed
+//! The path: mix the 16 kHz channels to mono → voice activity detection cuts long silences
+//! ([`vad`]) → whisper.cpp decodes each window, reading the words just before it unless a long
+//! pause lies between ([`whisper`], behind the [`Recognizer`] seam) → loops and stock phrases are retried or removed
 //! ([`guard`]) → word times are mapped back to the recording and kept inside speech
 //! ([`pipeline`]). Only this crate touches whisper.cpp.
 
@@ -17,7 +17,7 @@ pub mod whisper;
 
 use std::path::Path;
 
-use courtscribe_audio::DecodedAudio;
+use courtscribe_audio::Decoded16k;
 use courtscribe_models::InstalledModel;
 
 pub use pipeline::{Language, PipelineOptions};
@@ -51,32 +51,29 @@ pub struct TranscribeOptions {
     pub pipeline: PipelineOptions,
 }
 
-/// Transcribes a decoded recording. `path` and `file_sha256` describe where it came from.
+/// Transcribes a recording decoded to 16 kHz ([`courtscribe_audio::decode_file_16k`]). `path` and
+/// `file_sha256` describe where it came from.
 pub fn transcribe(
     engine: &WhisperEngine,
     model: &InstalledModel,
-    audio: &DecodedAudio,
+    audio: &Decoded16k,
     path: &Path,
     file_sha256: &str,
     opts: &TranscribeOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Transcript, Error> {
     check_options(engine, &opts.pipeline)?;
-    let mono = courtscribe_audio::resample(
-        &audio.mono(),
-        audio.sample_rate,
-        courtscribe_audio::WHISPER_SAMPLE_RATE,
-    )?;
+    let mono = audio.mono();
     let mut recognizer = engine.recognizer()?;
     let found = pipeline::recognise(&mut recognizer, &mono, &opts.pipeline, progress)?;
     Ok(Transcript {
         audio: AudioInfo {
             path: path.display().to_string(),
-            duration: audio.duration(),
-            sample_rate: audio.sample_rate,
-            channels: audio.channel_count(),
+            duration: audio.source.duration(),
+            sample_rate: audio.source.sample_rate,
+            channels: audio.source.channels,
             sha256: file_sha256.to_string(),
-            pcm_sha256: Some(audio.pcm_sha256()),
+            pcm_sha256: Some(audio.source.pcm_sha256.clone()),
         },
         model: ModelInfo {
             name: model.manifest.name.clone(),

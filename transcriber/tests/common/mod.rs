@@ -37,8 +37,7 @@ pub fn default_engine() -> courtscribe_transcriber::WhisperEngine {
 
 /// The recording as 16 kHz mono.
 pub fn mono16k(path: &Path) -> Vec<f32> {
-    let audio = courtscribe_audio::decode_file(path).unwrap();
-    courtscribe_audio::resample(&audio.mono(), audio.sample_rate, 16_000).unwrap()
+    courtscribe_audio::decode_file_16k(path).unwrap().mono()
 }
 
 /// `text` spoken by espeak-ng with `voice` (`en`, `vi`, `vi-vn-x-south`, ...) at `pitch` (0-99)
