@@ -84,22 +84,23 @@ mod tests {
     async fn migrated_up_to(data: &Path, n: usize) {
         let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
         let early = data.join("early-migrations");
-        std::fs::create_dir_all(&early).unwrap();
+        std::fs::create_dir_all(&early).expect("a folder for the early migrations");
         let mut files: Vec<_> = std::fs::read_dir(&all)
-            .unwrap()
-            .map(|e| e.unwrap().path())
+            .expect("the migrations folder")
+            .map(|e| e.expect("a migration file").path())
             .collect();
         files.sort();
         for file in &files[..n] {
-            std::fs::copy(file, early.join(file.file_name().unwrap())).unwrap();
+            let name = file.file_name().expect("a file name");
+            std::fs::copy(file, early.join(name)).expect("a copied migration");
         }
-        let pool = super::open_unmigrated(data).await.unwrap();
+        let pool = super::open_unmigrated(data).await.expect("a database");
         sqlx::migrate::Migrator::new(early.as_path())
             .await
-            .unwrap()
+            .expect("the early migrations")
             .run(&pool)
             .await
-            .unwrap();
+            .expect("the early migrations applied");
         pool.close().await;
     }
 
@@ -107,9 +108,11 @@ mod tests {
     /// author's role: a record kept before co-signatures existed must not change meaning.
     #[tokio::test]
     async fn migration_0004_gives_existing_amendments_their_authors_role() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary folder");
         migrated_up_to(dir.path(), 3).await;
-        let pool = super::open_unmigrated(dir.path()).await.unwrap();
+        let pool = super::open_unmigrated(dir.path())
+            .await
+            .expect("the old database");
         for statement in [
             "INSERT INTO courts (id, name) VALUES (1, 'TAND TP Hà Nội')",
             "INSERT INTO courtrooms (id, court_id, name) VALUES (1, 1, 'Phòng 1')",
@@ -124,16 +127,21 @@ mod tests {
              (1, 1, 'Sửa tên bị đơn', 1, 'now'), (2, 1, 'Bổ sung lời khai', 2, 'now'), \
              (3, 1, 'Ghi chú của quản trị', 3, 'now')",
         ] {
-            sqlx::query(statement).execute(&pool).await.unwrap();
+            sqlx::query(statement)
+                .execute(&pool)
+                .await
+                .expect("a row of the old schema");
         }
         pool.close().await;
 
-        let pool = super::open(dir.path()).await.unwrap();
+        let pool = super::open(dir.path())
+            .await
+            .expect("the database migrated");
         let roles: Vec<(i64, String)> =
             sqlx::query_as("SELECT id, author_role FROM amendments ORDER BY id")
                 .fetch_all(&pool)
                 .await
-                .unwrap();
+                .expect("the amendments");
         // An author who is neither judge nor clerk gets the column's default.
         assert_eq!(
             roles,
@@ -146,7 +154,7 @@ mod tests {
         let signatures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM amendment_signatures")
             .fetch_one(&pool)
             .await
-            .unwrap();
+            .expect("the signatures");
         assert_eq!(signatures, 0, "no amendment is signed by a migration");
     }
 }
