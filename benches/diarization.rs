@@ -119,21 +119,15 @@ fn main() {
         if only.as_deref().is_some_and(|o| !file.contains(o)) {
             continue;
         }
-        let audio = match courtscribe_audio::decode_file(&eval.join(file)) {
+        let audio = match courtscribe_audio::decode_file_16k(&eval.join(file)) {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("{file}: {e}");
                 continue;
             }
         };
-        let secs = audio.duration();
-        let chans = match audio.to_16k() {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("{file}: {e}");
-                continue;
-            }
-        };
+        let secs = audio.source.duration();
+        let chans = audio.channels;
         let reference: Vec<Turn> = if reference.is_empty() {
             Vec::new()
         } else {
