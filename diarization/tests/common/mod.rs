@@ -1,20 +1,17 @@
 //! Shared test helpers: the eval folder, espeak-ng fixtures, reference turns.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use courtscribe_diarization::Turn;
 
 /// `../shared/eval` next to the repository, or `None` with a visible SKIPPED line.
 pub fn eval_dir(test: &str) -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval");
-    if d.is_dir() {
-        Some(d)
-    } else {
+    let dir = courtscribe_testkit::eval_dir();
+    if dir.is_none() {
         eprintln!("SKIPPED: {test}: ../shared/eval is absent");
-        None
     }
+    dir
 }
 
 /// 16 kHz mono speech of `text` in espeak-ng voice `voice` (e.g. "en-us+m3"), or `None` (with a
@@ -24,24 +21,11 @@ pub fn speak(test: &str, voice: &str, text: &str) -> Option<Vec<f32>> {
 }
 
 /// [`speak`] with an espeak pitch (0–99).
-pub fn speak_pitched(test: &str, voice: &str, pitch: u32, text: &str) -> Option<Vec<f32>> {
+pub fn speak_pitched(test: &str, voice: &str, pitch: u8, text: &str) -> Option<Vec<f32>> {
     let dir = tempfile::tempdir().ok()?;
-    let raw = dir.path().join("raw.wav");
     let wav = dir.path().join("16k.wav");
-    let ok = Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "150", "-p", &pitch.to_string(), "-w"])
-        .arg(&raw)
-        .arg(text)
-        .status()
-        .is_ok_and(|s| s.success())
-        && Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "16000", "-c", "1", "-b", "16"])
-            .arg(&wav)
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: {test}: espeak-ng and sox are needed to make fixtures");
+    if let Err(e) = courtscribe_testkit::speak_wav(&wav, voice, pitch, text) {
+        eprintln!("SKIPPED: {test}: fixtures need espeak-ng and sox: {e}");
         return None;
     }
     let a = courtscribe_audio::decode_file(&wav).ok()?;
