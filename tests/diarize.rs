@@ -133,7 +133,7 @@ fn two_microphones_give_two_named_speakers() {
 /// most words with (one to one) before counting.
 #[test]
 fn words_of_a_mono_hearing_go_to_the_right_speaker() {
-    let Some(wav) = courtscribe_testkit::shared_eval("synthetic/en_civil_loan.wav") else {
+    let Some(wav) = common::shared_eval("synthetic/en_civil_loan.wav") else {
         return;
     };
     let turns = common::turns(&wav.with_extension("json"));

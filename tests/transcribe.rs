@@ -7,9 +7,9 @@ mod common;
 use std::process::Command;
 
 use common::{
-    concat, full_text, run, silence, speak, transcribe_cmd, transcribe_json, wer::wer, word_times,
+    concat, full_text, run, shared_eval, silence, speak, transcribe_cmd, transcribe_json, wer::wer,
+    word_times,
 };
-use courtscribe_testkit::shared_eval;
 use serde_json::Value;
 
 /// Every transcript: words in order, inside their segment, segments in order, times in the audio.

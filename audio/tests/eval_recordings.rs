@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use courtscribe_audio::decode_file;
-use courtscribe_testkit::eval_dir;
 
 #[test]
 fn jfk_flac_decodes_as_eleven_seconds_of_stereo_speech() -> TestResult {

@@ -15,6 +15,23 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_courtscribe"))
 }
 
+/// `../shared/eval/REL` when the shared evaluation data is beside the repo; otherwise prints a
+/// visible skip message and returns `None`.
+pub fn shared_eval(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/eval")
+        .join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent (../shared/eval is not beside this checkout)",
+            path.display()
+        );
+        None
+    }
+}
+
 /// `courtscribe transcribe` with one decoding thread. ggml's worker threads spin at barriers, so
 /// two of them on a 2-core machine that is also running other tests slow down sevenfold (measured:
 /// 45 s instead of 6 s for an 11 s clip); one thread per test keeps the suite's time predictable.
@@ -79,8 +96,16 @@ pub fn run(cmd: &mut Command) -> Output {
 
 /// Speaks `text` with espeak-ng voice `voice` into a 16 kHz mono WAV.
 pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
+    let raw = dir.join(format!("{name}.raw.wav"));
     let out = dir.join(format!("{name}.wav"));
-    courtscribe_testkit::speak_wav(&out, voice, 50, text).unwrap_or_else(|e| panic!("{e}"));
+    run(Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text));
+    run(Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "16000", "-c", "1", "-b", "16"])
+        .arg(&out));
     out
 }
 

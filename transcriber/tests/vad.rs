@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::mono16k;
-use courtscribe_testkit::shared_eval;
+use common::{mono16k, shared_eval};
 use courtscribe_transcriber::vad::{self, VadConfig};
 
 #[test]

@@ -186,3 +186,9 @@ impl XorShift {
         (0..n).map(|_| self.next_u64() as u8).collect()
     }
 }
+
+/// The eval recordings shared outside the repo (`../shared/eval` from the workspace root).
+pub fn eval_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval");
+    dir.is_dir().then_some(dir)
+}

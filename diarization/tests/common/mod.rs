@@ -1,17 +1,20 @@
 //! Shared test helpers: the eval folder, espeak-ng fixtures, reference turns.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use courtscribe_diarization::Turn;
 
 /// `../shared/eval` next to the repository, or `None` with a visible SKIPPED line.
 pub fn eval_dir(test: &str) -> Option<PathBuf> {
-    let dir = courtscribe_testkit::eval_dir();
-    if dir.is_none() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval");
+    if d.is_dir() {
+        Some(d)
+    } else {
         eprintln!("SKIPPED: {test}: ../shared/eval is absent");
+        None
     }
-    dir
 }
 
 /// 16 kHz mono speech of `text` in espeak-ng voice `voice` (e.g. "en-us+m3"), or `None` (with a
@@ -21,11 +24,24 @@ pub fn speak(test: &str, voice: &str, text: &str) -> Option<Vec<f32>> {
 }
 
 /// [`speak`] with an espeak pitch (0–99).
-pub fn speak_pitched(test: &str, voice: &str, pitch: u8, text: &str) -> Option<Vec<f32>> {
+pub fn speak_pitched(test: &str, voice: &str, pitch: u32, text: &str) -> Option<Vec<f32>> {
     let dir = tempfile::tempdir().ok()?;
+    let raw = dir.path().join("raw.wav");
     let wav = dir.path().join("16k.wav");
-    if let Err(e) = courtscribe_testkit::speak_wav(&wav, voice, pitch, text) {
-        eprintln!("SKIPPED: {test}: fixtures need espeak-ng and sox: {e}");
+    let ok = Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "150", "-p", &pitch.to_string(), "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new("sox")
+            .arg(&raw)
+            .args(["-r", "16000", "-c", "1", "-b", "16"])
+            .arg(&wav)
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: {test}: espeak-ng and sox are needed to make fixtures");
         return None;
     }
     let a = courtscribe_audio::decode_file(&wav).ok()?;

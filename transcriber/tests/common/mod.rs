@@ -1,7 +1,24 @@
 //! Helpers shared by the transcriber's integration tests (each test binary uses some of them).
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A recording of `../shared/eval`, or `None` with a SKIPPED line when it is not beside this
+/// checkout.
+pub fn shared_eval(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/eval")
+        .join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent (../shared/eval is not beside this checkout)",
+            path.display()
+        );
+        None
+    }
+}
 
 /// The default model, installed (`scripts/test` installs it).
 pub fn default_model() -> courtscribe_models::InstalledModel {
