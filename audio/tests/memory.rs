@@ -201,18 +201,7 @@ fn decoding_memory_is_linear_in_length() -> TestResult {
 fn inspecting_a_long_multichannel_recording_keeps_no_samples() -> TestResult {
     let _serial = SERIAL.lock();
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("five-mics.wav");
-    // 20 s of 5 channels at 48 kHz: 18.3 MiB of f32 samples once decoded.
-    let frames = 20 * 48_000;
-    let channels: Vec<Vec<f32>> = (0..5)
-        .map(|c| {
-            (0..frames)
-                .map(|i| ((i * (c + 1)) % 200) as f32 / 400.0 - 0.25)
-                .collect()
-        })
-        .collect();
-    write_wav_s16(&path, 48_000, &channels)?;
-    drop(channels);
+    let (path, frames) = five_microphones(dir.path())?;
     let (summary, peak) = peak_heap(|| inspect_file(&path));
     let summary = summary?;
     assert_eq!((summary.channels, summary.frames), (5, frames as u64));
@@ -230,18 +219,7 @@ fn inspecting_a_long_multichannel_recording_keeps_no_samples() -> TestResult {
 fn decoding_to_16k_never_holds_the_native_rate_samples() -> TestResult {
     let _serial = SERIAL.lock();
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("five-mics.wav");
-    // 20 s of 5 channels at 48 kHz: 18.3 MiB of f32 at the native rate, 6.1 MiB at 16 kHz.
-    let frames = 20 * 48_000;
-    let channels: Vec<Vec<f32>> = (0..5)
-        .map(|c| {
-            (0..frames)
-                .map(|i| ((i * (c + 1)) % 200) as f32 / 400.0 - 0.25)
-                .collect()
-        })
-        .collect();
-    write_wav_s16(&path, 48_000, &channels)?;
-    drop(channels);
+    let (path, _) = five_microphones(dir.path())?;
     let (at16k, peak) = peak_heap(|| decode_file_16k(&path));
     let at16k = at16k?;
     let kept_bytes: usize = at16k.channels.iter().map(|c| c.len() * 4).sum();
@@ -253,4 +231,22 @@ fn decoding_to_16k_never_holds_the_native_rate_samples() -> TestResult {
         "peak heap {peak} bytes for {kept_bytes} bytes of 16 kHz samples"
     );
     Ok(())
+}
+
+/// 20 s of 5 channels at 48 kHz as a 16-bit WAV in `dir`: 18.3 MiB of f32 at the native rate,
+/// 6.1 MiB at 16 kHz. Returns the path and the frame count.
+fn five_microphones(
+    dir: &std::path::Path,
+) -> Result<(std::path::PathBuf, usize), Box<dyn std::error::Error>> {
+    let path = dir.join("five-mics.wav");
+    let frames = 20 * 48_000;
+    let channels: Vec<Vec<f32>> = (0..5)
+        .map(|c| {
+            (0..frames)
+                .map(|i| ((i * (c + 1)) % 200) as f32 / 400.0 - 0.25)
+                .collect()
+        })
+        .collect();
+    write_wav_s16(&path, 48_000, &channels)?;
+    Ok((path, frames))
 }
