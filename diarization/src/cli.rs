@@ -197,7 +197,8 @@ pub fn run_speakers(args: &SpeakersArgs) -> Result<(), Error> {
 pub fn run_speakers_in(home: &Path, args: &SpeakersArgs) -> Result<(), Error> {
     match &args.command {
         SpeakersCommand::Enroll { name, audio, role } => {
-            let mono = courtscribe_audio::decode_file_16k(audio)?.mono();
+            let recording = courtscribe_audio::decode_file_16k(audio)?;
+            let mono = recording.mono();
             let manifest = install::ensure_installed(home)?;
             let model = install::load(home)?;
             let mut p = known::make_profile(name, &mono, &model, &manifest.sha256)?;

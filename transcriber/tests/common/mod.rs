@@ -37,7 +37,10 @@ pub fn default_engine() -> courtscribe_transcriber::WhisperEngine {
 
 /// The recording as 16 kHz mono.
 pub fn mono16k(path: &Path) -> Vec<f32> {
-    courtscribe_audio::decode_file_16k(path).unwrap().mono()
+    courtscribe_audio::decode_file_16k(path)
+        .unwrap()
+        .mono()
+        .into_owned()
 }
 
 /// `text` spoken by espeak-ng with `voice` (`en`, `vi`, `vi-vn-x-south`, ...) at `pitch` (0-99)
