@@ -178,6 +178,51 @@ fn generated_silence_between_turns_stays_empty() {
     assert!(error_rate <= 0.35, "WER {error_rate}: {}", full_text(&t));
 }
 
+/// `transcriber/whisper.cpp-patches/encoder-bf16.patch`: where the CPU has AVX512-BF16 the
+/// encoder's matrices become bf16 as the model loads (BENCHMARKS.md, ASR section); elsewhere, or
+/// with `COURTSCRIBE_BF16_ENCODER=0`, they are quantised to the file's q8_0 from the f16 values the
+/// file keeps for them. Either way the words must come out right.
+#[test]
+fn encoder_runs_in_bf16_where_the_cpu_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "The court is now in session. Please be seated.";
+    let audio = speak(dir.path(), "a", "en-us", text);
+    for setting in ["", "0"] {
+        let out = run(transcribe_cmd(&audio)
+            .args(["--language", "en", "--format", "json"])
+            .env("COURTSCRIBE_BF16_ENCODER", setting)
+            .env(
+                "COURTSCRIBE_LOG",
+                "courtscribe_transcriber=info,whisper_rs=info",
+            ));
+        let log = String::from_utf8_lossy(&out.stderr);
+        let build = log
+            .lines()
+            .find(|l| l.contains("whisper.cpp build="))
+            .unwrap_or_else(|| panic!("no whisper.cpp build line in the log: {log}"));
+        assert!(
+            build.contains("COURTSCRIBE_BF16_ENCODER = 1"),
+            "whisper.cpp was built without encoder-bf16.patch (a target/ from before it? \
+             `cargo clean -p whisper-rs-sys`): {build}"
+        );
+        assert_eq!(
+            log.contains("encoder matrices converted to bf16"),
+            setting.is_empty() && build.contains("AVX512_BF16 = 1"),
+            "COURTSCRIBE_BF16_ENCODER={setting:?}: the encoder is in bf16 exactly where the CPU \
+             has AVX512-BF16 and it is not switched off: {log}"
+        );
+        let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_well_formed(&t);
+        // `base` hears espeak's "now" as "out" with and without the patch: one word of nine.
+        let error_rate = wer(text, &full_text(&t));
+        assert!(
+            error_rate <= 0.12,
+            "COURTSCRIBE_BF16_ENCODER={setting:?}: WER {error_rate}: {}",
+            full_text(&t)
+        );
+    }
+}
+
 #[test]
 fn pure_silence_and_a_tone_give_no_segments() {
     let dir = tempfile::tempdir().unwrap();

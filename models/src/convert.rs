@@ -317,6 +317,9 @@ fn encode(
         TensorClass::F32 => (GgmlType::F32, quant::encode_f32(values)),
         // whisper.cpp's im2col asserts an f16 kernel: never write f32 here.
         TensorClass::Conv => (GgmlType::F16, quant::encode_f16(values)),
+        // Converted to bf16 or to the file's type as whisper.cpp loads them (TensorClass docs):
+        // f16 keeps the values that conversion starts from.
+        TensorClass::AudioMatrix => (GgmlType::F16, quant::encode_f16(values)),
         TensorClass::Matrix => match quant {
             Quantisation::F16 => (GgmlType::F16, quant::encode_f16(values)),
             Quantisation::Q8_0 => {

@@ -263,6 +263,11 @@ impl GgmlType {
         })
     }
 
+    /// Whether values are stored in blocks sharing a scale (ggml's `ggml_is_quantized`).
+    pub fn is_quantised(self) -> bool {
+        self.block_size() > 1
+    }
+
     /// Values per block.
     pub fn block_size(self) -> usize {
         match self {
@@ -322,11 +327,18 @@ impl GgmlType {
     }
 }
 
-/// Which of whisper.cpp's three storage classes a tensor belongs to.
+/// Which of whisper.cpp's storage classes a tensor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TensorClass {
     /// Weight matrices: stored in the file's matrix type (`wtype`, from ftype).
     Matrix,
+    /// Weight matrices applied at every audio position: the encoder's, and the decoder's
+    /// cross-attention key and value projections of the encoder output. whisper.cpp as
+    /// courtscribe builds it (`transcriber/whisper.cpp-patches/encoder-bf16.patch`) converts them
+    /// while loading, to bf16 on CPUs with AVX512-BF16 and otherwise to `wtype`, so a file may
+    /// store them in f16 as well as in `wtype`; our q8_0 files do, so that the bf16 conversion
+    /// starts from unquantised values.
+    AudioMatrix,
     /// Conv kernels: f16 unless the file is all-f32 (`vtype`).
     Conv,
     /// Biases, layer norms, positional embeddings: always f32.
@@ -337,11 +349,17 @@ impl TensorClass {
     /// The type whisper.cpp allocates for this class in a file of matrix type `wtype`.
     pub fn expected_type(self, wtype: GgmlType) -> GgmlType {
         match self {
-            TensorClass::Matrix => wtype,
+            TensorClass::Matrix | TensorClass::AudioMatrix => wtype,
             TensorClass::Conv if wtype == GgmlType::F32 => GgmlType::F32,
             TensorClass::Conv => GgmlType::F16,
             TensorClass::F32 => GgmlType::F32,
         }
+    }
+
+    /// Whether a file of matrix type `wtype` may store a tensor of this class as `ty`.
+    pub fn accepts(self, wtype: GgmlType, ty: GgmlType) -> bool {
+        ty == self.expected_type(wtype)
+            || (self == TensorClass::AudioMatrix && ty == GgmlType::F16 && wtype.is_quantised())
     }
 }
 
@@ -381,7 +399,7 @@ pub fn expected_tensors(h: &Hparams) -> Vec<TensorSpec> {
             class,
         })
     };
-    use TensorClass::{Conv, F32, Matrix};
+    use TensorClass::{AudioMatrix, Conv, F32, Matrix};
     push(
         "encoder.positional_embedding".into(),
         &[a, h.n_audio_ctx as u64],
@@ -395,29 +413,31 @@ pub fn expected_tensors(h: &Hparams) -> Vec<TensorSpec> {
     push("encoder.conv1.bias".into(), &[1, a], F32);
     push("encoder.conv2.weight".into(), &[3, a, a], Conv);
     push("encoder.conv2.bias".into(), &[1, a], F32);
-    let attn = |push: &mut dyn FnMut(String, &[u64], TensorClass), p: &str, n: u64| {
-        push(format!("{p}.query.weight"), &[n, n], Matrix);
+    // `qo`: the class of the query and output projections, `kv`: of the key and value ones.
+    type Push<'a> = dyn FnMut(String, &[u64], TensorClass) + 'a;
+    let attn = |push: &mut Push, p: &str, n: u64, qo: TensorClass, kv: TensorClass| {
+        push(format!("{p}.query.weight"), &[n, n], qo);
         push(format!("{p}.query.bias"), &[n], F32);
-        push(format!("{p}.key.weight"), &[n, n], Matrix);
-        push(format!("{p}.value.weight"), &[n, n], Matrix);
+        push(format!("{p}.key.weight"), &[n, n], kv);
+        push(format!("{p}.value.weight"), &[n, n], kv);
         push(format!("{p}.value.bias"), &[n], F32);
-        push(format!("{p}.out.weight"), &[n, n], Matrix);
+        push(format!("{p}.out.weight"), &[n, n], qo);
         push(format!("{p}.out.bias"), &[n], F32);
     };
-    let mlp = |push: &mut dyn FnMut(String, &[u64], TensorClass), p: &str, n: u64| {
-        push(format!("{p}.mlp.0.weight"), &[n, 4 * n], Matrix);
+    let mlp = |push: &mut Push, p: &str, n: u64, class: TensorClass| {
+        push(format!("{p}.mlp.0.weight"), &[n, 4 * n], class);
         push(format!("{p}.mlp.0.bias"), &[4 * n], F32);
-        push(format!("{p}.mlp.2.weight"), &[4 * n, n], Matrix);
+        push(format!("{p}.mlp.2.weight"), &[4 * n, n], class);
         push(format!("{p}.mlp.2.bias"), &[n], F32);
         push(format!("{p}.mlp_ln.weight"), &[n], F32);
         push(format!("{p}.mlp_ln.bias"), &[n], F32);
     };
     for i in 0..h.n_audio_layer {
         let p = format!("encoder.blocks.{i}");
-        attn(&mut push, &format!("{p}.attn"), a);
+        attn(&mut push, &format!("{p}.attn"), a, AudioMatrix, AudioMatrix);
         push(format!("{p}.attn_ln.weight"), &[a], F32);
         push(format!("{p}.attn_ln.bias"), &[a], F32);
-        mlp(&mut push, &p, a);
+        mlp(&mut push, &p, a, AudioMatrix);
     }
     push("encoder.ln_post.weight".into(), &[a], F32);
     push("encoder.ln_post.bias".into(), &[a], F32);
@@ -433,13 +453,19 @@ pub fn expected_tensors(h: &Hparams) -> Vec<TensorSpec> {
     );
     for i in 0..h.n_text_layer {
         let p = format!("decoder.blocks.{i}");
-        attn(&mut push, &format!("{p}.attn"), t);
+        attn(&mut push, &format!("{p}.attn"), t, Matrix, Matrix);
         push(format!("{p}.attn_ln.weight"), &[t], F32);
         push(format!("{p}.attn_ln.bias"), &[t], F32);
-        attn(&mut push, &format!("{p}.cross_attn"), t);
+        attn(
+            &mut push,
+            &format!("{p}.cross_attn"),
+            t,
+            Matrix,
+            AudioMatrix,
+        );
         push(format!("{p}.cross_attn_ln.weight"), &[t], F32);
         push(format!("{p}.cross_attn_ln.bias"), &[t], F32);
-        mlp(&mut push, &p, t);
+        mlp(&mut push, &p, t, Matrix);
     }
     push("decoder.ln.weight".into(), &[t], F32);
     push("decoder.ln.bias".into(), &[t], F32);
@@ -814,7 +840,7 @@ pub fn validate(path: &Path) -> Result<GgmlInfo> {
                 ),
             ));
         }
-        if ty != want {
+        if !spec.class.accepts(wtype, ty) {
             return Err(Error::corrupt(
                 path,
                 format!(
@@ -910,4 +936,56 @@ pub fn read_tensor_f32(info: &GgmlInfo, tensor: &TensorInfo) -> Result<Vec<f32>>
             ));
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_q8_0_file_may_keep_only_its_audio_matrices_in_f16() {
+        let h = Hparams {
+            n_vocab: 51865,
+            n_audio_ctx: 1500,
+            n_audio_state: 512,
+            n_audio_head: 8,
+            n_audio_layer: 6,
+            n_text_ctx: 448,
+            n_text_state: 512,
+            n_text_head: 8,
+            n_text_layer: 6,
+            n_mels: 80,
+            ftype: 2007,
+        };
+        let class = |name: &str| {
+            expected_tensors(&h)
+                .into_iter()
+                .find(|s| s.name == name)
+                .map(|s| s.class)
+                .expect("a tensor of base")
+        };
+        for name in [
+            "encoder.blocks.0.attn.query.weight",
+            "encoder.blocks.5.mlp.2.weight",
+            "decoder.blocks.3.cross_attn.key.weight",
+            "decoder.blocks.3.cross_attn.value.weight",
+        ] {
+            assert_eq!(class(name), TensorClass::AudioMatrix, "{name}");
+        }
+        for name in [
+            "decoder.token_embedding.weight",
+            "decoder.blocks.3.cross_attn.query.weight",
+            "decoder.blocks.3.cross_attn.out.weight",
+            "decoder.blocks.3.attn.key.weight",
+            "decoder.blocks.3.mlp.0.weight",
+        ] {
+            assert_eq!(class(name), TensorClass::Matrix, "{name}");
+        }
+        let (audio, matrix) = (TensorClass::AudioMatrix, TensorClass::Matrix);
+        assert!(audio.accepts(GgmlType::Q8_0, GgmlType::F16));
+        assert!(audio.accepts(GgmlType::Q8_0, GgmlType::Q8_0));
+        assert!(!matrix.accepts(GgmlType::Q8_0, GgmlType::F16));
+        assert!(!audio.accepts(GgmlType::F16, GgmlType::Q8_0));
+        assert!(!audio.accepts(GgmlType::F32, GgmlType::F16));
+    }
 }

@@ -175,7 +175,15 @@ pub struct Manifest {
     pub hparams: Hparams,
     /// When it was written, RFC 3339 UTC.
     pub created: String,
+    /// The [`CONVERTER_VERSION`] that wrote the file; 0 in manifests from before versions were
+    /// recorded. `install` converts a catalog model again when its file is older.
+    #[serde(default)]
+    pub converter: u32,
 }
+
+/// Version of what the CTranslate2 → ggml conversion writes. 1: q8_0 files keep the matrices
+/// applied at every audio position in f16 ([`crate::ggml::TensorClass::AudioMatrix`]).
+pub const CONVERTER_VERSION: u32 = 1;
 
 /// An installed, structurally valid model, ready for whisper.cpp.
 #[derive(Debug, Clone)]
@@ -324,7 +332,9 @@ impl ModelStore {
         let entry = catalog_entry(name)?;
         if let Ok(Some(m)) = self.read_manifest(name) {
             let file = self.model_dir(name).join(&m.file);
-            if fs::metadata(&file).is_ok_and(|md| md.len() == m.size) {
+            if m.converter >= CONVERTER_VERSION
+                && fs::metadata(&file).is_ok_and(|md| md.len() == m.size)
+            {
                 return Ok(m);
             }
         }
@@ -430,6 +440,7 @@ impl ModelStore {
             size,
             hparams,
             created: rfc3339_now(),
+            converter: CONVERTER_VERSION,
         };
         let path = self.manifest_path(name);
         let dir = self.model_dir(name);

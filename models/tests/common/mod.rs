@@ -73,7 +73,7 @@ pub fn write_toy_ggml(path: &Path, conv_type: GgmlType) {
             .collect();
         let ty = match spec.class {
             TensorClass::Conv => conv_type,
-            TensorClass::Matrix => GgmlType::F16,
+            TensorClass::Matrix | TensorClass::AudioMatrix => GgmlType::F16,
             TensorClass::F32 => GgmlType::F32,
         };
         let data = match ty {

@@ -1,0 +1,35 @@
+# Patches whisper.cpp as whisper-rs-sys builds it. `.cargo/config.toml` names this file in
+# CMAKE_PROJECT_INCLUDE_BEFORE, which whisper-rs-sys hands to CMake, so CMake runs it before every
+# project() of whisper.cpp's build. whisper-rs-sys configures a private copy of whisper.cpp in
+# cargo's OUT_DIR (target/*/build/whisper-rs-sys-*/out/whisper.cpp); only that copy is changed,
+# never the crate in cargo's registry.
+#
+# Each patch is applied once (a copy that already carries it is left alone). A patch that no
+# longer fits, e.g. after a whisper-rs-sys upgrade, stops the build with a message instead of
+# building whisper.cpp without it.
+#
+#   encoder-bf16.patch  encoder matrices and encoder attention in bf16 on CPUs with AVX512-BF16
+#                       (BENCHMARKS.md, ASR section); its build reports
+#                       COURTSCRIBE_BF16_ENCODER = 1 in whisper_print_system_info
+
+set(_cs_whisper_cpp "${CMAKE_SOURCE_DIR}/src/whisper.cpp")
+if(EXISTS "${_cs_whisper_cpp}")
+  file(READ "${_cs_whisper_cpp}" _cs_source)
+  string(FIND "${_cs_source}" "COURTSCRIBE_BF16_ENCODER" _cs_applied)
+  if(_cs_applied EQUAL -1)
+    find_program(_cs_patch_exe patch REQUIRED)
+    execute_process(
+      COMMAND "${_cs_patch_exe}" -p1 --forward --batch --no-backup-if-mismatch
+              -i "${CMAKE_CURRENT_LIST_DIR}/encoder-bf16.patch"
+      WORKING_DIRECTORY "${CMAKE_SOURCE_DIR}"
+      RESULT_VARIABLE _cs_rc
+      OUTPUT_VARIABLE _cs_out
+      ERROR_VARIABLE _cs_out)
+    if(NOT _cs_rc EQUAL 0)
+      message(FATAL_ERROR
+        "courtscribe: encoder-bf16.patch does not apply to ${CMAKE_SOURCE_DIR} "
+        "(a whisper.cpp other than the one it was written for?):\n${_cs_out}")
+    endif()
+    message(STATUS "courtscribe: applied encoder-bf16.patch to ${_cs_whisper_cpp}")
+  endif()
+endif()
