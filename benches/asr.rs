@@ -74,8 +74,15 @@ const REFERENCE_PEER: &str = "fw:greedy+vad";
 
 #[derive(Debug, Clone)]
 enum System {
-    Courtscribe { model: String },
-    FasterWhisper { beam_size: u32, vad: bool },
+    Courtscribe {
+        model: String,
+    },
+    /// `words`: faster-whisper's `word_timestamps=True`, the output courtscribe always gives.
+    FasterWhisper {
+        beam_size: u32,
+        vad: bool,
+        words: bool,
+    },
 }
 
 impl System {
@@ -83,13 +90,21 @@ impl System {
     fn id(&self) -> String {
         match self {
             System::Courtscribe { model } => format!("cs:{model}"),
-            System::FasterWhisper { beam_size, vad } => {
+            System::FasterWhisper {
+                beam_size,
+                vad,
+                words,
+            } => {
                 let decoding = if *beam_size == 1 {
                     "greedy".to_string()
                 } else {
                     format!("beam{beam_size}")
                 };
-                format!("fw:{decoding}{}", if *vad { "+vad" } else { "" })
+                format!(
+                    "fw:{decoding}{}{}",
+                    if *vad { "+vad" } else { "" },
+                    if *words { "+words" } else { "" }
+                )
             }
         }
     }
@@ -127,7 +142,11 @@ impl Setup {
                 cmd.args(["--format", "json", "--threads", &threads]);
                 cmd
             }
-            System::FasterWhisper { beam_size, vad } => {
+            System::FasterWhisper {
+                beam_size,
+                vad,
+                words,
+            } => {
                 let mut cmd = Command::new(&self.python);
                 cmd.arg(&self.peer_script)
                     .arg("transcribe")
@@ -144,6 +163,9 @@ impl Setup {
                     &beam_size.to_string(),
                     if *vad { "--vad" } else { "--no-vad" },
                 ]);
+                if *words {
+                    cmd.arg("--words");
+                }
                 cmd
             }
         }
@@ -339,14 +361,22 @@ fn systems(setup: &Setup) -> anyhow::Result<Vec<System>> {
         System::FasterWhisper {
             beam_size: 1,
             vad: true,
+            words: false,
+        },
+        System::FasterWhisper {
+            beam_size: 1,
+            vad: true,
+            words: true,
         },
         System::FasterWhisper {
             beam_size: 5,
             vad: true,
+            words: false,
         },
         System::FasterWhisper {
             beam_size: 1,
             vad: false,
+            words: false,
         },
     ]);
     if let Ok(wanted) = env::var("ASR_BENCH_SYSTEMS") {

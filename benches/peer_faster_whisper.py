@@ -11,6 +11,7 @@ Two jobs, chosen by the first argument:
       systems differ only in the engine. Standard library only: runs with any python3.
 
   transcribe --model-dir DIR --audio FILE --language LANG [--beam-size N] [--vad | --no-vad]
+                 [--words]
       Prints one JSON object: segments[].text, duration (s), load_s (model load) and
       transcribe_s (decode, generator fully consumed). Needs faster-whisper (the bench's venv).
 """
@@ -70,6 +71,9 @@ def transcribe(args):
         language=args.language,
         beam_size=args.beam_size,
         vad_filter=args.vad,
+        # Word times with probabilities, as courtscribe's transcript always has (cross-attention
+        # alignment, like courtscribe's DTW pass).
+        word_timestamps=args.words,
     )
     # `segments` is a lazy generator: decoding happens while it is consumed, so time that too.
     texts = [s.text for s in segments]
@@ -103,6 +107,7 @@ def main():
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--beam-size", type=int, default=1)
     t.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True)
+    t.add_argument("--words", action="store_true")
 
     args = parser.parse_args()
     if args.job == "prepare":

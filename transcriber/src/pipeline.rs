@@ -195,6 +195,9 @@ fn decode_window(
         } else if !looping && best_retry.as_ref().is_none_or(|(lp, _)| avg_logprob > *lp) {
             best_retry = Some((avg_logprob, segments));
         }
+        if looping {
+            tracing::debug!(?texts, "what the looping decode wrote");
+        }
         tracing::warn!(
             window_start = window.source_start_secs(),
             attempt,

@@ -372,6 +372,12 @@ mod tests {
                 "whisper-rs `openmp`: ggml's own thread pool spins at every barrier without end, \
                  so two decodes sharing the cores took 12× as long as one alone",
             ),
+            (
+                "COURTSCRIBE_BF16_ENCODER = 1",
+                "transcriber/whisper.cpp-patches/encoder-bf16.patch: without it the encoder \
+                 runs in q8_0 or f16 (~15% slower on AVX512-BF16 CPUs), and courtscribe's q8_0 \
+                 files, whose audio matrices are f16, do not load",
+            ),
         ] {
             assert!(
                 system_info().contains(feature),
