@@ -9,8 +9,9 @@ use crate::recognizer::{DecodeRequest, RawSegment, Recognizer};
 use crate::transcript::{Segment, Word};
 use crate::vad::{self, Region, VadConfig, Window};
 
-/// Temperatures tried, in order, when a window's decode loops. Each retry costs a full decode,
-/// so the ladder is short; what still loops after it is collapsed by [`guard::collapse_loops`].
+/// Temperatures tried, in order, when the decode of a window that cannot be split loops (one
+/// split at a pause comes first where it can). Each retry costs a full decode, so the ladder is
+/// short; what still loops after it is collapsed by [`guard::collapse_loops`].
 const FALLBACK_TEMPERATURES: [f32; 3] = [0.0, 0.4, 0.8];
 
 /// How far (seconds) a word may run past the end of detected speech: VAD onsets and offsets are
@@ -52,9 +53,10 @@ pub struct PipelineOptions {
     pub language: Language,
     pub prompt: Option<String>,
     pub vad: VadConfig,
-    /// A window that loops is decoded again at higher temperatures, then in halves (up to ~9
-    /// decodes). Off for live captions, which must come quickly and are not the record: the loop
-    /// is collapsed to one copy at once.
+    /// A window that loops is decoded again in halves split at a pause, each greedy and retried
+    /// the same way; one that cannot be split is decoded again at higher temperatures. Off for
+    /// live captions, which must come quickly and are not the record: the loop is collapsed to
+    /// one copy at once.
     pub retry_loops: bool,
 }
 
@@ -190,35 +192,38 @@ fn decode_window(
         if !retry_loops || (!looping && (attempt == 0 || avg_logprob >= guard::LOW_AVG_LOGPROB)) {
             return Ok(keep_speech(segments));
         }
+        if looping {
+            tracing::debug!(?texts, "what the looping decode wrote");
+        }
         if attempt == 0 {
+            // The loops whisper makes in hearings copy a sentence over the turn after it. Decoded
+            // apart (split at a pause), each half is greedy again: text that follows the audio,
+            // for about one decode's time. A sampled retry writes less likely words and costs
+            // ~2.5 decodes (5 samples). Each half gets the same treatment if it loops.
+            if let Some((left, right)) = window.split() {
+                tracing::warn!(
+                    window_start = window.source_start_secs(),
+                    "decoder looped; decoding the window in halves"
+                );
+                let mut halves = decode_window(recognizer, &left, regions, language, prompt, true)?;
+                halves.extend(decode_window(
+                    recognizer, &right, regions, language, prompt, true,
+                )?);
+                return Ok(halves);
+            }
             greedy = segments;
         } else if !looping && best_retry.as_ref().is_none_or(|(lp, _)| avg_logprob > *lp) {
             best_retry = Some((avg_logprob, segments));
-        }
-        if looping {
-            tracing::debug!(?texts, "what the looping decode wrote");
         }
         tracing::warn!(
             window_start = window.source_start_secs(),
             attempt,
             temperature,
-            "decoder looped; retrying the window"
+            "decoder looped; retrying the window at a higher temperature"
         );
     }
-    // Still no good decode: decode the two halves apart (split at a pause), so a sentence cannot
-    // be copied over the turn that follows it; a window that cannot be split keeps its least bad
+    // A window of one stretch of speech that loops at every temperature keeps its least bad
     // decode, with loops collapsed to one copy.
-    if let Some((left, right)) = window.split() {
-        tracing::warn!(
-            window_start = window.source_start_secs(),
-            "decoding the looping window in halves"
-        );
-        let mut halves = decode_window(recognizer, &left, regions, language, prompt, true)?;
-        halves.extend(decode_window(
-            recognizer, &right, regions, language, prompt, true,
-        )?);
-        return Ok(halves);
-    }
     Ok(keep_speech(
         best_retry.map_or(greedy, |(_, segments)| segments),
     ))
@@ -656,7 +661,7 @@ mod tests {
     }
 
     #[test]
-    fn a_window_that_keeps_looping_is_decoded_in_halves() {
+    fn a_looping_window_is_decoded_in_halves_before_any_sampling() {
         let sr = WHISPER_SAMPLE_RATE as usize;
         let w = Window {
             samples: vec![0.0; 10 * sr],
@@ -683,14 +688,16 @@ mod tests {
                 end: 26 * sr,
             },
         ];
-        // The whole window copies the first sentence over the second turn, at every temperature.
+        // The whole window copies the first sentence over the second turn.
         let looped = vec![
             raw("hôm nay tòa án mở phiên tòa", 0.2, 0.4),
             raw("hôm nay tòa án mở phiên tòa", 5.2, 0.4),
         ];
-        let mut decodes = vec![looped.clone(), looped.clone(), looped];
-        decodes.push(vec![raw("hôm nay tòa án mở phiên tòa", 0.2, 0.4)]);
-        decodes.push(vec![raw("thưa hội đồng xét xử", 1.2, 0.5)]);
+        let decodes = vec![
+            looped,
+            vec![raw("hôm nay tòa án mở phiên tòa", 0.2, 0.4)],
+            vec![raw("thưa hội đồng xét xử", 1.2, 0.5)],
+        ];
         let mut rec = Scripted {
             decodes,
             temperatures: vec![],
@@ -702,6 +709,8 @@ mod tests {
             ["hôm nay tòa án mở phiên tòa", "thưa hội đồng xét xử"]
         );
         assert!((segs[1].start - 21.2).abs() < 1e-6, "{}", segs[1].start);
+        // Three greedy decodes: the window, then its halves; nothing sampled.
+        assert_eq!(rec.temperatures, vec![0.0; 3]);
     }
 
     #[test]
