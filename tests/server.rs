@@ -159,6 +159,63 @@ async fn an_upload_becomes_a_diarized_transcript_in_the_case_record() {
     assert_eq!(audio_status, 200);
 }
 
+/// The hearing's participants are the decoder's case vocabulary: `base` writes the parties' names
+/// as they sound unless it is given them, and names are what minutes must get right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_participants_names_are_spelled_as_the_hearing_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speak(
+        dir.path(),
+        "names",
+        "en-us",
+        "The plaintiff, Mrs Tran Thi Mai, is present. The defendant, Mr Le Van Hung, is present.",
+    );
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let admin = server.admin().await;
+    let clerk = server.user(&admin, "thuky", "secretary", json!({})).await;
+    let (case, without) = clerk.case_and_hearing("77/2026/DS-ST", "en").await;
+    let (s, h) = clerk
+        .post_json(
+            &format!("/api/cases/{case}/hearings"),
+            &json!({"language": "en", "participants": [
+                {"name": "Tran Thi Mai", "role": "NGUYEN_DON"},
+                {"name": "Le Van Hung", "role": "BI_DON"},
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{h}");
+    let with = h["id"].as_i64().unwrap();
+    let mut texts = Vec::new();
+    for hearing in [without, with] {
+        let (s, accepted) = clerk
+            .post_bytes(
+                &format!("/api/hearings/{hearing}/recordings"),
+                std::fs::read(&wav).unwrap(),
+            )
+            .await;
+        assert_eq!(s, 202, "{accepted}");
+        let t = clerk.wait_transcript(hearing, 300).await;
+        let text: Vec<&str> = t["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["text"].as_str().unwrap())
+            .collect();
+        texts.push(text.join(" "));
+    }
+    // Without the list `base` writes "Tran Thay Mai" and "Le Van Heung": the check below can fail.
+    assert!(
+        !(texts[0].contains("Tran Thi Mai") && texts[0].contains("Le Van Hung")),
+        "without participants: {}",
+        texts[0]
+    );
+    assert!(
+        texts[1].contains("Tran Thi Mai") && texts[1].contains("Le Van Hung"),
+        "with participants: {}",
+        texts[1]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_answers_every_role_as_documented() {
     let dir = tempfile::tempdir().unwrap();

@@ -545,7 +545,7 @@ async fn get_case(
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct Participant {
-    name: String,
+    pub name: String,
     /// CHU_TOA, HOI_THAM, THU_KY, KIEM_SAT_VIEN, BI_CAO, NGUYEN_DON, BI_DON, LUAT_SU, NHAN_CHUNG, …
     role: String,
 }

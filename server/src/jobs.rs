@@ -144,16 +144,20 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
         finish_failed(&state.db, job.id, &why).await;
         return;
     }
-    let row: Result<(String, String), _> = sqlx::query_as(
-        "SELECT r.path, h.language FROM recordings r JOIN hearings h ON h.id = r.hearing_id WHERE r.id = ?",
+    let row: Result<(String, String, String), _> = sqlx::query_as(
+        "SELECT r.path, h.language, h.participants FROM recordings r JOIN hearings h ON h.id = r.hearing_id WHERE r.id = ?",
     )
     .bind(job.recording_id)
     .fetch_one(&state.db)
     .await;
-    let (rel, language) = match row {
+    let (rel, language, participants) = match row {
         Ok(r) => r,
         Err(e) => return finish_failed(&state.db, job.id, &format!("recording: {e}")).await,
     };
+    // The API only stores a well-formed list; an unreadable one costs the vocabulary, not the job.
+    let names: Vec<String> = serde_json::from_str::<Vec<crate::api::Participant>>(&participants)
+        .map(|ps| ps.into_iter().map(|p| p.name).collect())
+        .unwrap_or_default();
     tracing::info!(
         job = job.id,
         recording = job.recording_id,
@@ -172,7 +176,7 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
             lowest_priority();
             let progress = move |f: f64| progress_state.jobs.set_progress(job_id, Some(f));
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                transcribe_file(&engine, &path, &rel, &language, diarize, progress)
+                transcribe_file(&engine, &path, &rel, &language, &names, diarize, progress)
             }))
             .unwrap_or_else(|panic| {
                 let why = panic
@@ -239,12 +243,43 @@ fn lowest_priority() {
     }
 }
 
+/// The hearing's participants' names as case vocabulary, the decoder's initial prompt: `base`
+/// writes a name it has never seen as it sounds ("Tran Thay Mai" for Trần Thị Mai), and names are
+/// what minutes must get right (BENCHMARKS.md). Names that would make the prompt longer than the
+/// model takes are left out, with a warning; none gives no prompt.
+fn case_vocabulary(whisper: &WhisperEngine, names: &[String]) -> Option<String> {
+    let mut prompt = String::new();
+    for (i, name) in names.iter().map(|n| n.trim()).enumerate() {
+        if name.is_empty() {
+            continue;
+        }
+        let longer = if prompt.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prompt}, {name}")
+        };
+        let fits = whisper
+            .token_count(&longer)
+            .is_ok_and(|n| n <= whisper.max_prompt_tokens());
+        if !fits {
+            tracing::warn!(
+                left_out = names.len() - i,
+                "the hearing's participants' names do not all fit the decoder's prompt"
+            );
+            break;
+        }
+        prompt = longer;
+    }
+    (!prompt.is_empty()).then_some(prompt)
+}
+
 /// Decodes, transcribes and (when asked) diarizes one stored recording. Blocking.
 fn transcribe_file(
     engine: &Engine,
     path: &Path,
     rel: &str,
     language: &str,
+    names: &[String],
     diarize: bool,
     mut progress: impl FnMut(f64),
 ) -> Result<Transcript, String> {
@@ -257,6 +292,7 @@ fn transcribe_file(
     let opts = TranscribeOptions {
         pipeline: PipelineOptions {
             language,
+            prompt: case_vocabulary(&engine.whisper, names),
             ..PipelineOptions::default()
         },
     };
