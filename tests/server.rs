@@ -13,7 +13,7 @@ use common::server::{
     Client, Server, collect_captions, next_json, send_json, strip_diacritics, wav_pcm,
     wav_pcm_sha256, ws_connect,
 };
-use common::{concat, run, silence, speak};
+use common::{concat, full_text, run, silence, speak};
 use futures_util::SinkExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -73,13 +73,7 @@ async fn an_upload_becomes_a_diarized_transcript_in_the_case_record() {
     let clerk = server.user(&admin, "thuky", "secretary", json!({})).await;
     let (_, hearing) = clerk.case_and_hearing("123/2026/HS-ST", "en").await;
 
-    let (s, accepted) = clerk
-        .post_bytes(
-            &format!("/api/hearings/{hearing}/recordings"),
-            std::fs::read(&wav).unwrap(),
-        )
-        .await;
-    assert_eq!(s, 202, "{accepted}");
+    let accepted = clerk.upload(hearing, &wav).await;
     let expected_pcm = wav_pcm_sha256(&wav);
     assert_eq!(accepted["pcm_sha256"], expected_pcm.as_str());
 
@@ -174,34 +168,19 @@ async fn the_participants_names_are_spelled_as_the_hearing_lists_them() {
     let admin = server.admin().await;
     let clerk = server.user(&admin, "thuky", "secretary", json!({})).await;
     let (case, without) = clerk.case_and_hearing("77/2026/DS-ST", "en").await;
-    let (s, h) = clerk
-        .post_json(
-            &format!("/api/cases/{case}/hearings"),
+    let with = clerk
+        .hearing(
+            case,
             &json!({"language": "en", "participants": [
                 {"name": "Tran Thi Mai", "role": "NGUYEN_DON"},
                 {"name": "Le Van Hung", "role": "BI_DON"},
             ]}),
         )
         .await;
-    assert_eq!(s, 201, "{h}");
-    let with = h["id"].as_i64().unwrap();
     let mut texts = Vec::new();
     for hearing in [without, with] {
-        let (s, accepted) = clerk
-            .post_bytes(
-                &format!("/api/hearings/{hearing}/recordings"),
-                std::fs::read(&wav).unwrap(),
-            )
-            .await;
-        assert_eq!(s, 202, "{accepted}");
-        let t = clerk.wait_transcript(hearing, 300).await;
-        let text: Vec<&str> = t["segments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["text"].as_str().unwrap())
-            .collect();
-        texts.push(text.join(" "));
+        clerk.upload(hearing, &wav).await;
+        texts.push(full_text(&clerk.wait_transcript(hearing, 300).await));
     }
     // Without the list `base` writes "Tran Thay Mai" and "Le Van Heung": the check below can fail.
     assert!(
@@ -739,13 +718,7 @@ async fn kill_9_during_a_job_then_restart_completes_once_and_tampering_is_detect
     let mut server = Server::start(&dir.path().join("data"), &[]);
     let admin = server.admin().await;
     let (_, hearing) = admin.case_and_hearing("45/2026/HS-ST", "vi").await;
-    let (s, r) = admin
-        .post_bytes(
-            &format!("/api/hearings/{hearing}/recordings"),
-            std::fs::read(&wav).unwrap(),
-        )
-        .await;
-    assert_eq!(s, 202, "{r}");
+    admin.upload(hearing, &wav).await;
     // Wait until the job is decoding, then kill the server without warning.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -1179,10 +1152,7 @@ async fn minutes_are_corrected_approved_frozen_and_amended() {
     let reviewer = server.user(&admin, "phuctham", "reviewer", json!({})).await;
     let (_, hearing) = clerk.case_and_hearing("12/2026/HS-ST", "vi").await;
     let h = format!("/api/hearings/{hearing}");
-    let (s, _) = clerk
-        .post_bytes(&format!("{h}/recordings"), std::fs::read(&wav).unwrap())
-        .await;
-    assert_eq!(s, 202);
+    clerk.upload(hearing, &wav).await;
     let mut t = clerk.wait_transcript(hearing, 300).await;
 
     // The clerk corrects the first segment and names its speaker.

@@ -76,9 +76,9 @@ async fn clerk_judge_and_reviewer_use_the_workbench_in_a_browser() {
         )
         .await;
     assert_eq!(s, 201, "{case}");
-    let (s, hearing) = clerk
-        .post_json(
-            &format!("/api/cases/{}/hearings", case["id"]),
+    let hearing = clerk
+        .hearing(
+            case["id"].as_i64().unwrap(),
             &json!({"language": "vi", "participants": [
                 {"name": "Trần Thị Bình", "role": "CHU_TOA"},
                 {"name": "Nguyễn Văn An", "role": "BI_CAO"},
@@ -86,15 +86,7 @@ async fn clerk_judge_and_reviewer_use_the_workbench_in_a_browser() {
             ]}),
         )
         .await;
-    assert_eq!(s, 201, "{hearing}");
-    let hearing = hearing["id"].as_i64().unwrap();
-    let (s, _) = clerk
-        .post_bytes(
-            &format!("/api/hearings/{hearing}/recordings"),
-            std::fs::read(&wav).unwrap(),
-        )
-        .await;
-    assert_eq!(s, 202);
+    clerk.upload(hearing, &wav).await;
     clerk.wait_transcript(hearing, 300).await;
 
     // The page and its modules are served with their types, without a login.

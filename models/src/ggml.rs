@@ -696,7 +696,7 @@ pub fn validate(path: &Path) -> Result<GgmlInfo> {
              (GGML_ASSERT in im2col); convert to f16 or q8_0 instead",
         ));
     }
-    if wtype.block_size() > 1 && qntvr != QNT_VERSION {
+    if wtype.is_quantised() && qntvr != QNT_VERSION {
         return Err(Error::unsupported(
             path,
             format!(

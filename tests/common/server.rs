@@ -246,14 +246,32 @@ impl Client {
             .await;
         assert_eq!(s, 201, "{c}");
         let case = c["id"].as_i64().unwrap();
+        let hearing = self
+            .hearing(case, &serde_json::json!({"language": language}))
+            .await;
+        (case, hearing)
+    }
+
+    /// Creates a hearing of `case` from `body` (`POST /api/cases/{case}/hearings`); returns its id.
+    pub async fn hearing(&self, case: i64, body: &Value) -> i64 {
         let (s, h) = self
-            .post_json(
-                &format!("/api/cases/{case}/hearings"),
-                &serde_json::json!({"language": language}),
-            )
+            .post_json(&format!("/api/cases/{case}/hearings"), body)
             .await;
         assert_eq!(s, 201, "{h}");
-        (case, h["id"].as_i64().unwrap())
+        h["id"].as_i64().unwrap()
+    }
+
+    /// Uploads the audio file at `path` as a recording of `hearing`; asserts 202 Accepted and
+    /// returns the answer.
+    pub async fn upload(&self, hearing: i64, path: &Path) -> Value {
+        let (s, accepted) = self
+            .post_bytes(
+                &format!("/api/hearings/{hearing}/recordings"),
+                std::fs::read(path).unwrap(),
+            )
+            .await;
+        assert_eq!(s, 202, "{accepted}");
+        accepted
     }
 
     /// Polls the hearing's transcript until it is done (200) or `secs` pass.
