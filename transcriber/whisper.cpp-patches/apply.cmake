@@ -4,32 +4,38 @@
 # cargo's OUT_DIR (target/*/build/whisper-rs-sys-*/out/whisper.cpp); only that copy is changed,
 # never the crate in cargo's registry.
 #
-# Each patch is applied once (a copy that already carries it is left alone). A patch that no
-# longer fits, e.g. after a whisper-rs-sys upgrade, stops the build with a message instead of
-# building whisper.cpp without it.
+# Every `*.patch` beside this file is applied once: a copy that already carries a patch (it
+# reverses cleanly) is left alone. A patch that no longer fits, e.g. after a whisper-rs-sys
+# upgrade, stops the build with a message instead of building whisper.cpp without it.
 #
 #   encoder-bf16.patch  encoder matrices and encoder attention in bf16 on CPUs with AVX512-BF16
 #                       (BENCHMARKS.md, ASR section); its build reports
 #                       COURTSCRIBE_BF16_ENCODER = 1 in whisper_print_system_info
 
-set(_cs_whisper_cpp "${CMAKE_SOURCE_DIR}/src/whisper.cpp")
-if(EXISTS "${_cs_whisper_cpp}")
-  file(READ "${_cs_whisper_cpp}" _cs_source)
-  string(FIND "${_cs_source}" "COURTSCRIBE_BF16_ENCODER" _cs_applied)
-  if(_cs_applied EQUAL -1)
-    find_program(_cs_patch_exe patch REQUIRED)
+if(EXISTS "${CMAKE_SOURCE_DIR}/src/whisper.cpp")
+  find_program(_cs_patch_exe patch REQUIRED)
+  file(GLOB _cs_patches "${CMAKE_CURRENT_LIST_DIR}/*.patch")
+  list(SORT _cs_patches)
+  foreach(_cs_patch IN LISTS _cs_patches)
+    get_filename_component(_cs_name "${_cs_patch}" NAME)
     execute_process(
-      COMMAND "${_cs_patch_exe}" -p1 --forward --batch --no-backup-if-mismatch
-              -i "${CMAKE_CURRENT_LIST_DIR}/encoder-bf16.patch"
+      COMMAND "${_cs_patch_exe}" -p1 --reverse --dry-run --force --silent -i "${_cs_patch}"
       WORKING_DIRECTORY "${CMAKE_SOURCE_DIR}"
-      RESULT_VARIABLE _cs_rc
-      OUTPUT_VARIABLE _cs_out
-      ERROR_VARIABLE _cs_out)
-    if(NOT _cs_rc EQUAL 0)
-      message(FATAL_ERROR
-        "courtscribe: encoder-bf16.patch does not apply to ${CMAKE_SOURCE_DIR} "
-        "(a whisper.cpp other than the one it was written for?):\n${_cs_out}")
+      RESULT_VARIABLE _cs_applied
+      OUTPUT_QUIET ERROR_QUIET)
+    if(NOT _cs_applied EQUAL 0)
+      execute_process(
+        COMMAND "${_cs_patch_exe}" -p1 --forward --batch --no-backup-if-mismatch -i "${_cs_patch}"
+        WORKING_DIRECTORY "${CMAKE_SOURCE_DIR}"
+        RESULT_VARIABLE _cs_rc
+        OUTPUT_VARIABLE _cs_out
+        ERROR_VARIABLE _cs_out)
+      if(NOT _cs_rc EQUAL 0)
+        message(FATAL_ERROR
+          "courtscribe: ${_cs_name} does not apply to ${CMAKE_SOURCE_DIR} "
+          "(a whisper.cpp other than the one it was written for?):\n${_cs_out}")
+      endif()
+      message(STATUS "courtscribe: applied ${_cs_name} to ${CMAKE_SOURCE_DIR}")
     endif()
-    message(STATUS "courtscribe: applied encoder-bf16.patch to ${_cs_whisper_cpp}")
-  endif()
+  endforeach()
 endif()
