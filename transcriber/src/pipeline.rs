@@ -18,24 +18,6 @@ const FALLBACK_TEMPERATURES: [f32; 3] = [0.0, 0.4, 0.8];
 /// a frame or two early on soft endings.
 const WORD_TAIL_SECS: f64 = 0.0;
 
-/// Words of previous text given as context: enough for names and spelling, short enough to stay
-/// well inside the prompt budget next to a case vocabulary.
-const CONTEXT_WORDS: usize = 40;
-
-/// The last [`CONTEXT_WORDS`] words already transcribed.
-fn context_tail(segments: &[Segment]) -> String {
-    // From the end: a long hearing must not re-walk every word it has for each window.
-    let mut tail: Vec<&str> = segments
-        .iter()
-        .rev()
-        .flat_map(|s| s.words.iter().rev())
-        .take(CONTEXT_WORDS)
-        .map(|w| w.text.trim())
-        .collect();
-    tail.reverse();
-    tail.join(" ")
-}
-
 /// Words whose time lies farther than this (seconds) from any detected speech are dropped: the
 /// decoder put them in a pause, so nobody said them there.
 const MAX_WORD_DISTANCE_FROM_SPEECH: f64 = 0.5;
@@ -103,33 +85,19 @@ pub fn recognise(
     let mut done = 0.0;
     progress(0.0);
     let mut segments: Vec<Segment> = Vec::new();
-    let mut previous_end: Option<f64> = None;
     for window in &windows {
-        // Within continuous speech the decoder reads the words just before the window (names,
-        // spelling stay consistent); after a long pause it starts clean, so nothing it said before
-        // a recess can leak past it.
-        let follows_speech =
-            previous_end.is_some_and(|end| window.source_start_secs() - end < vad::LONG_PAUSE_SECS);
-        let context = if follows_speech {
-            context_tail(&segments)
-        } else {
-            String::new()
-        };
-        let prompt = match (opts.prompt.as_deref(), context.is_empty()) {
-            (Some(p), true) => Some(p.to_string()),
-            (Some(p), false) => Some(format!("{p} {context}")),
-            (None, false) => Some(context),
-            (None, true) => None,
-        };
+        // The decoder's prompt is the case vocabulary and nothing else. Text already decoded is
+        // never given as context: the decoder copied it over the next turn ("3 million per month"
+        // written where a party said "we have agreed on the division of property"), and it made
+        // espeak-Vietnamese windows loop three times as often (BENCHMARKS, 2026-11-27 stop 16).
         segments.extend(decode_window(
             recognizer,
             window,
             &regions,
             &language,
-            prompt.as_deref(),
+            opts.prompt.as_deref(),
             opts.retry_loops,
         )?);
-        previous_end = Some(window.source_end_secs());
         done += window.duration_secs();
         progress(if total > 0.0 { done / total } else { 1.0 });
     }
@@ -322,7 +290,7 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
 const SEGMENT_PAUSE_SECS: f64 = 0.5;
 
 /// Splits a segment at every pause of [`SEGMENT_PAUSE_SECS`] the VAD heard inside it. whisper
-/// joins sentences across pauses (more so with context), while the minutes and diarization want
+/// joins sentences across pauses, while the minutes and diarization want
 /// one utterance per segment. A word goes to the side of the pause's midpoint it starts on.
 fn split_at_pauses(mut seg: Segment, regions: &[Region]) -> Vec<Segment> {
     let cuts: Vec<f64> = regions

@@ -180,8 +180,7 @@ pub const MAX_WINDOW_SECS: f64 = 29.0;
 /// Pauses longer than this inside a window are shortened to it: enough for whisper to hear a turn
 /// change, too short for it to invent words in.
 pub const MAX_KEPT_GAP_SECS: f64 = 1.0;
-/// A pause this long (seconds) ends the conversation as the decoder sees it: no window spans it,
-/// and the text before it is not given to the decoder after it. Speech on both sides of a recess
+/// A pause this long (seconds) ends a window: no window spans it. Speech on both sides of a recess
 /// packed into one window let whisper read the words before the recess while writing the ones
 /// after it, and a formula said again after a recess ("Everyone in the courtroom, please rise")
 /// read as whisper copying a sentence, which the loop guard paid three retries for.

@@ -8,31 +8,10 @@
 
 mod common;
 
-use courtscribe_transcriber::recognizer::{DecodeRequest, RawSegment};
-use courtscribe_transcriber::{Error, Language, PipelineOptions, Recognizer, pipeline};
+use common::Recording;
+use courtscribe_transcriber::{Language, PipelineOptions, pipeline};
 
 const SR: usize = 16_000;
-
-/// The real recogniser, counting the decodes the pipeline asks of it.
-struct Counting<R> {
-    inner: R,
-    decodes: usize,
-}
-
-impl<R: Recognizer> Recognizer for Counting<R> {
-    fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error> {
-        self.inner.detect_language(audio)
-    }
-
-    fn decode(
-        &mut self,
-        audio: &[f32],
-        request: &DecodeRequest<'_>,
-    ) -> Result<Vec<RawSegment>, Error> {
-        self.decodes += 1;
-        self.inner.decode(audio, request)
-    }
-}
 
 #[test]
 fn a_formula_said_again_after_each_recess_is_transcribed_every_time() {
@@ -64,10 +43,7 @@ fn a_formula_said_again_after_each_recess_is_transcribed_every_time() {
     );
 
     let engine = common::default_engine();
-    let mut recognizer = Counting {
-        inner: engine.recognizer().unwrap(),
-        decodes: 0,
-    };
+    let mut recognizer = Recording::new(engine.recognizer().unwrap());
     let opts = PipelineOptions {
         language: Language::Fixed("en".into()),
         ..PipelineOptions::default()
@@ -79,7 +55,8 @@ fn a_formula_said_again_after_each_recess_is_transcribed_every_time() {
         .map(|s| (s.start, s.text.to_lowercase()))
         .collect();
     assert_eq!(
-        recognizer.decodes, 2,
+        recognizer.prompts.len(),
+        2,
         "one decode per block, no retries: {heard:?}"
     );
     for (i, &start) in block_starts.iter().enumerate() {

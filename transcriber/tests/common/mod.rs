@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use courtscribe_transcriber::recognizer::{DecodeRequest, RawSegment};
+use courtscribe_transcriber::{Error, Recognizer};
+
 /// A recording of `../shared/eval`, or `None` with a SKIPPED line when it is not beside this
 /// checkout.
 pub fn shared_eval(rel: &str) -> Option<PathBuf> {
@@ -56,4 +59,34 @@ pub fn espeak16k(voice: &str, pitch: u8, text: &str) -> Vec<f32> {
         .expect("espeak-ng is installed (scripts/deps)");
     assert!(status.success(), "espeak-ng failed");
     mono16k(wav.path())
+}
+
+/// The real recogniser, recording the prompt of every decode the pipeline asks of it.
+pub struct Recording<R> {
+    inner: R,
+    pub prompts: Vec<Option<String>>,
+}
+
+impl<R> Recording<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            prompts: Vec::new(),
+        }
+    }
+}
+
+impl<R: Recognizer> Recognizer for Recording<R> {
+    fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error> {
+        self.inner.detect_language(audio)
+    }
+
+    fn decode(
+        &mut self,
+        audio: &[f32],
+        request: &DecodeRequest<'_>,
+    ) -> Result<Vec<RawSegment>, Error> {
+        self.prompts.push(request.prompt.map(str::to_owned));
+        self.inner.decode(audio, request)
+    }
 }
