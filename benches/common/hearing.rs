@@ -1,0 +1,103 @@
+//! Mock court hearings spoken by espeak-ng from a script in the JSON format of
+//! `../shared/eval/scripts` (`voices` per role, `turns` of role, text and the pause after it),
+//! so a benchmark measures more hearings than the eval set holds, and runs without it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+use serde_json::Value;
+
+/// A synthesised hearing: 16 kHz mono WAV with a light noise floor, and its reference text.
+#[derive(Debug)]
+pub struct Hearing {
+    pub audio: PathBuf,
+    pub reference: PathBuf,
+    pub language: String,
+}
+
+/// Speaks `script` into `out_dir` (1 s of lead silence, each turn followed by its pause) and
+/// writes the reference text, one turn a line. The noise is seeded (`sox -R`), so the same
+/// script and espeak-ng give the same file.
+pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
+    let text = std::fs::read_to_string(script)
+        .with_context(|| format!("cannot read {}", script.display()))?;
+    let json: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", script.display()))?;
+    let field = |v: &Value, key: &str| -> anyhow::Result<String> {
+        v[key]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("{}: missing {key:?}", script.display()))
+    };
+    let id = field(&json, "id")?;
+    let language = field(&json, "lang")?;
+    let turns = json["turns"]
+        .as_array()
+        .with_context(|| format!("{}: no turns", script.display()))?;
+
+    let part = |name: String| out_dir.join(format!("{id}-{name}.wav"));
+    let lead = part("lead".into());
+    run(Command::new("sox")
+        .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+        .arg(&lead)
+        .args(["trim", "0", "1.0"]))?;
+    let mut parts = vec![lead];
+    let mut reference = Vec::new();
+    for (i, turn) in turns.iter().enumerate() {
+        let role = field(turn, "role")?;
+        let said = field(turn, "text")?;
+        let voice = &json["voices"][&role];
+        let number = |key: &str| voice[key].as_u64().map_or(String::new(), |n| n.to_string());
+        let raw = part(format!("{i}-raw"));
+        run(Command::new("espeak-ng")
+            .args(["-v", &field(voice, "voice")?, "-p", &number("pitch")])
+            .args(["-s", &number("speed"), "-w"])
+            .arg(&raw)
+            .arg(&said))?;
+        let pause = turn["pause"].as_f64().unwrap_or(1.0).to_string();
+        let padded = part(i.to_string());
+        run(Command::new("sox")
+            .arg(&raw)
+            .args(["-r", "16000", "-c", "1", "-b", "16"])
+            .arg(&padded)
+            .args(["pad", "0", &pause]))?;
+        parts.push(padded);
+        reference.push(said);
+    }
+    let clean = part("clean".into());
+    run(Command::new("sox").args(&parts).arg(&clean))?;
+    let noise = part("noise".into());
+    run(Command::new("sox").arg("-R").arg(&clean).arg(&noise).args([
+        "synth",
+        "whitenoise",
+        "vol",
+        "0.003",
+    ]))?;
+    let audio = out_dir.join(format!("{id}.wav"));
+    run(Command::new("sox")
+        .arg("-m")
+        .arg(&clean)
+        .arg(&noise)
+        .arg(&audio))?;
+    let reference_path = out_dir.join(format!("{id}.txt"));
+    std::fs::write(&reference_path, reference.join("\n"))?;
+    Ok(Hearing {
+        audio,
+        reference: reference_path,
+        language,
+    })
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?} (scripts/deps installs espeak-ng and sox)"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
