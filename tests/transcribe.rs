@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::{
@@ -52,35 +53,89 @@ fn jfk_word_error_rate() {
     assert_eq!(t["audio"]["sample_rate"], 44100);
 }
 
+/// English hearings: the eval hearing when `../shared/eval` is here, and the bench's hearing
+/// scripts (`benches/hearings`, other cases in the same voices) spoken with espeak-ng here, so a
+/// fresh clone checks accuracy and timing too.
 #[test]
-fn english_hearing_accuracy_and_turn_timing() {
-    let Some(audio) = shared_eval("synthetic/en_civil_loan.wav") else {
-        return;
-    };
-    let reference = std::fs::read_to_string(audio.with_extension("txt")).unwrap();
-    let t = transcribe_json(&audio, &["--language", "en"]);
-    assert_well_formed(&t);
-    // espeak's English is hard even for people: faster-whisper (base, int8) scores ~0.20 here too
-    // (BENCHMARKS.md). The bound guards against regressions from where we are.
-    let w = wer(&reference, &full_text(&t));
-    assert!(w <= 0.20, "WER {w:.3}");
-
-    // Each turn's first word starts where the turn starts.
-    let words = word_times(&t);
-    let mut errors: Vec<f64> = common::turns(&audio.with_extension("json"))
-        .iter()
-        .filter_map(|common::Turn { start, end, .. }| {
-            words
-                .iter()
-                .find(|w| w.0 >= start - 1.0 && w.0 < *end)
-                .map(|w| (w.0 - start).abs())
-        })
+fn english_hearings_accuracy_and_turn_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut hearings: Vec<(PathBuf, PathBuf, PathBuf)> = Vec::new();
+    if let Some(audio) = shared_eval("synthetic/en_civil_loan.wav") {
+        hearings.push((
+            audio.clone(),
+            audio.with_extension("txt"),
+            audio.with_extension("json"),
+        ));
+    }
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("benches/hearings"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
         .collect();
-    errors.sort_by(f64::total_cmp);
-    let median = errors[errors.len() / 2];
+    scripts.sort();
+    for script in &scripts {
+        let made = common::hearing::synthesise(script, dir.path()).unwrap();
+        hearings.push((made.audio, made.reference, made.turns));
+    }
+    assert!(hearings.len() >= 3, "the bench's scripts are missing");
+
+    let (mut errors, mut words) = (0.0, 0usize);
+    for (audio, reference, turns) in &hearings {
+        let name = audio.file_name().unwrap().to_string_lossy();
+        let reference = std::fs::read_to_string(reference).unwrap();
+        let t = transcribe_json(audio, &["--language", "en"]);
+        assert_well_formed(&t);
+        let w = wer(&reference, &full_text(&t));
+        // One hearing swings by ±4 points between builds that score alike over many (BENCHMARKS,
+        // stop 16): a loose bound per hearing, the tighter one on all of them together.
+        assert!(w <= 0.25, "{name}: WER {w:.3}: {}", full_text(&t));
+        let n = common::wer::normalise(&reference).len();
+        errors += w * n as f64;
+        words += n;
+
+        let turns = common::turns(turns);
+        let heard = word_times(&t);
+        // Each turn's first word starts where the turn starts.
+        let mut starts: Vec<f64> = turns
+            .iter()
+            .filter_map(|common::Turn { start, end, .. }| {
+                heard
+                    .iter()
+                    .find(|w| w.0 >= start - 1.0 && w.0 < *end)
+                    .map(|w| (w.0 - start).abs())
+            })
+            .collect();
+        assert!(
+            starts.len() + 1 >= turns.len(),
+            "{name}: turns without words: {} of {}",
+            turns.len() - starts.len(),
+            turns.len()
+        );
+        starts.sort_by(f64::total_cmp);
+        let median = starts[starts.len() / 2];
+        assert!(
+            median <= 0.3,
+            "{name}: median first-word error {median:.2}s: {starts:?}"
+        );
+        // Nothing inside a pause of 5 s or more.
+        for p in turns.windows(2).filter(|p| p[1].start - p[0].end >= 5.0) {
+            for (s, e, text) in &heard {
+                assert!(
+                    *e <= p[0].end + 0.3 || *s >= p[1].start - 0.3,
+                    "{name}: `{text}` at {s:.2}–{e:.2} is inside the pause {:.2}–{:.2}",
+                    p[0].end,
+                    p[1].start
+                );
+            }
+        }
+    }
+    // espeak's English is hard even for people: faster-whisper (base, int8) scores 0.24 over the
+    // same hearings (BENCHMARKS.md). The bound guards against regressions from where we are.
+    let pooled = errors / words as f64;
     assert!(
-        median <= 0.3,
-        "median first-word error {median:.2}s: {errors:?}"
+        pooled <= 0.20,
+        "WER over {} hearings {pooled:.3}",
+        hearings.len()
     );
 }
 

@@ -8,16 +8,19 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 
-/// A synthesised hearing: 16 kHz mono WAV with a light noise floor, and its reference text.
+/// A synthesised hearing: 16 kHz mono WAV with a light noise floor, its reference text, and its
+/// turns with their times in `turns` (`{"turns": [{role, start, end, text}]}`, as
+/// `../shared/eval/synthetic/ID.json`).
 #[derive(Debug)]
 pub struct Hearing {
     pub audio: PathBuf,
     pub reference: PathBuf,
+    pub turns: PathBuf,
     pub language: String,
 }
 
 /// Speaks `script` into `out_dir` (1 s of lead silence, each turn followed by its pause) and
-/// writes the reference text, one turn a line. The noise is seeded (`sox -R`), so the same
+/// writes the reference text, one turn a line, and the turns' times. The noise is seeded (`sox -R`), so the same
 /// script and espeak-ng give the same file.
 pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
     let text = std::fs::read_to_string(script)
@@ -41,9 +44,11 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
     run(Command::new("sox")
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(&lead)
-        .args(["trim", "0", "1.0"]))?;
+        .args(["trim", "0", &LEAD_SECS.to_string()]))?;
     let mut parts = vec![lead];
     let mut reference = Vec::new();
+    let mut timed = Vec::new();
+    let mut at = LEAD_SECS;
     for (i, turn) in turns.iter().enumerate() {
         let role = field(turn, "role")?;
         let said = field(turn, "text")?;
@@ -55,13 +60,22 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
             .args(["-s", &number("speed"), "-w"])
             .arg(&raw)
             .arg(&said))?;
-        let pause = turn["pause"].as_f64().unwrap_or(1.0).to_string();
-        let padded = part(i.to_string());
+        let spoken = part(format!("{i}-16k"));
         run(Command::new("sox")
             .arg(&raw)
             .args(["-r", "16000", "-c", "1", "-b", "16"])
+            .arg(&spoken))?;
+        let pause = turn["pause"].as_f64().unwrap_or(1.0);
+        let padded = part(i.to_string());
+        run(Command::new("sox")
+            .arg(&spoken)
             .arg(&padded)
-            .args(["pad", "0", &pause]))?;
+            .args(["pad", "0", &pause.to_string()]))?;
+        let secs = duration(&spoken)?;
+        timed.push(serde_json::json!({
+            "role": role, "start": at, "end": at + secs, "text": said,
+        }));
+        at += secs + pause;
         parts.push(padded);
         reference.push(said);
     }
@@ -82,11 +96,29 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
         .arg(&audio))?;
     let reference_path = out_dir.join(format!("{id}.txt"));
     std::fs::write(&reference_path, reference.join("\n"))?;
+    let turns_path = out_dir.join(format!("{id}.json"));
+    std::fs::write(
+        &turns_path,
+        serde_json::to_vec_pretty(&serde_json::json!({ "turns": timed }))?,
+    )?;
     Ok(Hearing {
         audio,
         reference: reference_path,
+        turns: turns_path,
         language,
     })
+}
+
+/// Silence before the first turn, seconds.
+const LEAD_SECS: f64 = 1.0;
+
+/// Length of a WAV in seconds, as sox reads it.
+fn duration(wav: &Path) -> anyhow::Result<f64> {
+    let out = Command::new("soxi").arg("-D").arg(wav).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .with_context(|| format!("soxi -D {}: {text:?}", wav.display()))
 }
 
 fn run(cmd: &mut Command) -> anyhow::Result<()> {

@@ -2,6 +2,8 @@
 //! and fixtures generated at test time with espeak-ng and sox.
 #![allow(dead_code, clippy::unwrap_used)]
 
+#[path = "../../benches/common/hearing.rs"]
+pub mod hearing;
 pub mod server;
 pub mod ui;
 pub mod wer;
