@@ -322,6 +322,37 @@ fn multichannel_flac_transcribes_like_its_mono_mix() {
     );
 }
 
+/// The case: five microphones in one FLAC. Made here from the bench's labour-dispute
+/// script, whose five roles each have a microphone hearing the others at -14 dB.
+#[test]
+fn five_microphone_flac_transcribes_like_its_mono_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/hearings/en_labour_dismissal.json");
+    let made = common::hearing::synthesise(&script, dir.path()).unwrap();
+    let reference = std::fs::read_to_string(&made.reference).unwrap();
+    let mix = dir.path().join("mix.wav");
+    run(Command::new("sox")
+        .arg(&made.microphones)
+        .args(["-c", "1"])
+        .arg(&mix));
+
+    let multi = transcribe_json(&made.microphones, &["--language", "en"]);
+    assert_eq!(multi["audio"]["channels"], 5);
+    assert_well_formed(&multi);
+    let mono = transcribe_json(&mix, &["--language", "en"]);
+    assert_eq!(mono["audio"]["channels"], 1);
+    let (w_multi, w_mono) = (
+        wer(&reference, &full_text(&multi)),
+        wer(&reference, &full_text(&mono)),
+    );
+    assert!(
+        w_multi <= w_mono + 0.05 && w_multi <= 0.25,
+        "5-channel WER {w_multi:.3} vs mono mix {w_mono:.3}: {}",
+        full_text(&multi)
+    );
+}
+
 #[test]
 fn mp3_and_language_detection() {
     let dir = tempfile::tempdir().unwrap();

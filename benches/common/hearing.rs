@@ -16,6 +16,9 @@ pub struct Hearing {
     pub audio: PathBuf,
     pub reference: PathBuf,
     pub turns: PathBuf,
+    /// FLAC with one channel per role, in order of first appearance: each role's microphone, on
+    /// which the others are heard at -14 dB, as in `../shared/eval/synthetic/ID.4ch.flac`.
+    pub microphones: PathBuf,
     pub language: String,
 }
 
@@ -45,7 +48,9 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(&lead)
         .args(["trim", "0", &LEAD_SECS.to_string()]))?;
-    let mut parts = vec![lead];
+    let mut parts = vec![lead.clone()];
+    let mut roles: Vec<String> = Vec::new();
+    let mut turn_roles = Vec::new();
     let mut reference = Vec::new();
     let mut timed = Vec::new();
     let mut at = LEAD_SECS;
@@ -76,6 +81,10 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
             "role": role, "start": at, "end": at + secs, "text": said,
         }));
         at += secs + pause;
+        if !roles.contains(&role) {
+            roles.push(role.clone());
+        }
+        turn_roles.push(role);
         parts.push(padded);
         reference.push(said);
     }
@@ -94,6 +103,46 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
         .arg(&clean)
         .arg(&noise)
         .arg(&audio))?;
+
+    // Each role's track: its own turns, silence of the same length in place of the others'.
+    let silent: Vec<PathBuf> = (0..turns.len())
+        .map(|i| {
+            let quiet = part(format!("{i}-silent"));
+            run(Command::new("sox")
+                .arg(&parts[i + 1])
+                .arg(&quiet)
+                .args(["vol", "0"]))?;
+            Ok(quiet)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let tracks: Vec<PathBuf> = roles
+        .iter()
+        .map(|role| {
+            let mut pieces = vec![lead.clone()];
+            for (i, r) in turn_roles.iter().enumerate() {
+                pieces.push(if r == role { &parts[i + 1] } else { &silent[i] }.clone());
+            }
+            let track = part(format!("track-{role}"));
+            run(Command::new("sox").args(&pieces).arg(&track))?;
+            Ok(track)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mics: Vec<PathBuf> = (0..tracks.len())
+        .map(|k| {
+            let mut mix = Command::new("sox");
+            mix.arg("-m");
+            for (j, track) in tracks.iter().enumerate() {
+                mix.args(["-v", if j == k { "1" } else { BLEED }])
+                    .arg(track);
+            }
+            let mic = part(format!("mic-{k}"));
+            run(mix.args(["-v", "1"]).arg(&noise).arg(&mic))?;
+            Ok(mic)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let microphones = out_dir.join(format!("{id}.mics.flac"));
+    run(Command::new("sox").arg("-M").args(&mics).arg(&microphones))?;
+
     let reference_path = out_dir.join(format!("{id}.txt"));
     std::fs::write(&reference_path, reference.join("\n"))?;
     let turns_path = out_dir.join(format!("{id}.json"));
@@ -105,9 +154,13 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
         audio,
         reference: reference_path,
         turns: turns_path,
+        microphones,
         language,
     })
 }
+
+/// How loud a microphone hears the other seats: -14 dB.
+const BLEED: &str = "0.2";
 
 /// Silence before the first turn, seconds.
 const LEAD_SECS: f64 = 1.0;
