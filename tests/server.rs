@@ -182,17 +182,45 @@ async fn the_participants_names_are_spelled_as_the_hearing_lists_them() {
         clerk.upload(hearing, &wav).await;
         texts.push(full_text(&clerk.wait_transcript(hearing, 300).await));
     }
-    // Without the list `base` writes "Tran Thay Mai" and "Le Van Heung": the check below can fail.
-    assert!(
-        !(texts[0].contains("Tran Thi Mai") && texts[0].contains("Le Van Hung")),
-        "without participants: {}",
-        texts[0]
-    );
-    assert!(
-        texts[1].contains("Tran Thi Mai") && texts[1].contains("Le Van Hung"),
-        "with participants: {}",
-        texts[1]
-    );
+    // The live captions of the same speech streamed by a station use the list too.
+    let station = server.user(&admin, "phong1", "station", json!({})).await;
+    for (k, hearing) in [without, with].into_iter().enumerate() {
+        let captions = collect_captions(&server, &clerk, hearing).await;
+        let mut ws = ws_connect(&server, &station).await;
+        send_json(
+            &mut ws,
+            &json!({"type": "hello", "version": 1, "station": "phong1", "hearing": hearing,
+            "session": format!("names{k}"), "channels": 1, "sample_rate": 16000, "format": "s16le"}),
+        )
+        .await;
+        assert_eq!(next_json(&mut ws).await["next_seq"], 0);
+        let pcm = wav_pcm(&wav);
+        for (seq, chunk) in pcm.chunks(32_000).enumerate() {
+            let mut frame = (seq as u64).to_le_bytes().to_vec();
+            frame.extend_from_slice(chunk);
+            ws.send(Message::Binary(frame.into())).await.unwrap();
+        }
+        send_json(&mut ws, &json!({"type": "end"})).await;
+        while next_json(&mut ws).await["type"] != "done" {}
+        let finals: Vec<String> = captions
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "final")
+            .map(|e| e["text"].as_str().unwrap().to_owned())
+            .collect();
+        texts.push(finals.join(" "));
+    }
+    // Without the list `base` writes "Tran Thay Mai" and "Le Van Heung": the checks below can fail.
+    let names = |t: &str| t.contains("Tran Thi Mai") && t.contains("Le Van Hung");
+    for (what, text, listed) in [
+        ("transcript without participants", &texts[0], false),
+        ("transcript with participants", &texts[1], true),
+        ("captions without participants", &texts[2], false),
+        ("captions with participants", &texts[3], true),
+    ] {
+        assert_eq!(names(text), listed, "{what}: {text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

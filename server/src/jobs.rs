@@ -154,10 +154,7 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
         Ok(r) => r,
         Err(e) => return finish_failed(&state.db, job.id, &format!("recording: {e}")).await,
     };
-    // The API only stores a well-formed list; an unreadable one costs the vocabulary, not the job.
-    let names: Vec<String> = serde_json::from_str::<Vec<crate::api::Participant>>(&participants)
-        .map(|ps| ps.into_iter().map(|p| p.name).collect())
-        .unwrap_or_default();
+    let names = crate::vocabulary::participant_names(&participants);
     tracing::info!(
         job = job.id,
         recording = job.recording_id,
@@ -243,36 +240,6 @@ fn lowest_priority() {
     }
 }
 
-/// The hearing's participants' names as case vocabulary, the decoder's initial prompt: `base`
-/// writes a name it has never seen as it sounds ("Tran Thay Mai" for Trần Thị Mai), and names are
-/// what minutes must get right (BENCHMARKS.md). Names that would make the prompt longer than the
-/// model takes are left out, with a warning; none gives no prompt.
-fn case_vocabulary(whisper: &WhisperEngine, names: &[String]) -> Option<String> {
-    let mut prompt = String::new();
-    for (i, name) in names.iter().map(|n| n.trim()).enumerate() {
-        if name.is_empty() {
-            continue;
-        }
-        let longer = if prompt.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prompt}, {name}")
-        };
-        let fits = whisper
-            .token_count(&longer)
-            .is_ok_and(|n| n <= whisper.max_prompt_tokens());
-        if !fits {
-            tracing::warn!(
-                left_out = names.len() - i,
-                "the hearing's participants' names do not all fit the decoder's prompt"
-            );
-            break;
-        }
-        prompt = longer;
-    }
-    (!prompt.is_empty()).then_some(prompt)
-}
-
 /// Decodes, transcribes and (when asked) diarizes one stored recording. Blocking.
 fn transcribe_file(
     engine: &Engine,
@@ -289,10 +256,17 @@ fn transcribe_file(
         "auto" => Language::Auto,
         code => Language::Fixed(code.to_string()),
     };
+    let (prompt, left_out) = crate::vocabulary::case_vocabulary(&engine.whisper, names);
+    if left_out > 0 {
+        tracing::warn!(
+            left_out,
+            "the hearing's participants' names do not all fit the decoder's prompt"
+        );
+    }
     let opts = TranscribeOptions {
         pipeline: PipelineOptions {
             language,
-            prompt: case_vocabulary(&engine.whisper, names),
+            prompt,
             ..PipelineOptions::default()
         },
     };

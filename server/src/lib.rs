@@ -27,6 +27,7 @@ pub mod minutes_doc;
 pub mod revisions;
 pub mod search;
 pub mod ui;
+pub mod vocabulary;
 pub mod workbench_api;
 
 use std::net::SocketAddr;

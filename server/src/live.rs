@@ -133,6 +133,8 @@ pub struct CaptionTask {
     cut_at: Instant,
     /// Speech still going on: decoded for a provisional caption only when a worker is free.
     partial: bool,
+    /// The hearing's participants' names: the decoder's case vocabulary, as for the job.
+    names: Arc<Vec<String>>,
 }
 
 /// Live state shared by connections, workers and subscribers.
@@ -328,6 +330,8 @@ struct Session {
     owner: Arc<tokio::sync::Mutex<u64>>,
     captions: Captioner,
     user_id: i64,
+    /// The hearing's participants' names when the session opened.
+    names: Arc<Vec<String>>,
 }
 
 async fn connection(state: Arc<AppState>, caller: Caller, mut socket: WebSocket) {
@@ -564,6 +568,7 @@ async fn open(state: &AppState, caller: &Caller, h: Hello) -> Result<Opened, Api
         owner,
         captions: Captioner::new(h.sample_rate, bytes / (2 * u64::from(h.channels)), pause),
         user_id: caller.id,
+        names: Arc::new(crate::vocabulary::participant_names(&hearing.participants)),
     })))
 }
 
@@ -642,6 +647,7 @@ fn queue_captions(state: &AppState, s: &Session, tasks: Vec<CaptionTask>) {
             hearing: s.hearing,
             session: s.id.clone(),
             language: s.language.clone(),
+            names: Arc::clone(&s.names),
             ..task
         });
     }
@@ -861,6 +867,7 @@ impl Captioner {
                     .checked_sub(Duration::from_secs_f64(secs(len - cut)))
                     .unwrap_or_else(Instant::now),
                 partial: false,
+                names: Arc::default(),
             });
         }
         let native_cut = ((cut as f64 / 16_000.0) * f64::from(self.rate)).round() as usize;
@@ -892,6 +899,7 @@ impl Captioner {
             offset: self.pending_start as f64 / f64::from(self.rate),
             cut_at: Instant::now(),
             partial: true,
+            names: Arc::default(),
         }]
     }
 }
@@ -951,6 +959,7 @@ fn caption(
         mut offset,
         cut_at,
         partial,
+        names,
     } = task;
     let until = offset + samples.len() as f64 / 16_000.0;
     // The start of this stretch may already be captioned (settled segments of a partial caption
@@ -970,11 +979,14 @@ fn caption(
             Some(r) => r,
             None => recognizer.insert(engine.captions.recognizer().map_err(|e| e.to_string())?),
         };
+        // The job warns about names that do not fit; captions drop them as quietly.
+        let (prompt, _) = crate::vocabulary::case_vocabulary(&engine.captions, &names);
         let opts = courtscribe_transcriber::PipelineOptions {
             language: match language.as_str() {
                 "auto" => courtscribe_transcriber::Language::Auto,
                 code => courtscribe_transcriber::Language::Fixed(code.to_string()),
             },
+            prompt,
             retry_loops: false,
             ..Default::default()
         };
