@@ -370,6 +370,39 @@ fn mp3_and_language_detection() {
     assert!(wer(text, &full_text(&t)) <= 0.25, "{}", full_text(&t));
 }
 
+/// espeak-ng's Vietnamese is what whisper `base` takes for Thai (0.59–0.77, Vietnamese 0.05–0.30):
+/// detection prefers the court's language unless another is far likelier (English stays English,
+/// above).
+#[test]
+fn vietnamese_speech_is_detected_as_vietnamese() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let judge = speak(
+        d,
+        "judge",
+        "vi",
+        "Hôm nay, Tòa án nhân dân quận Ba Đình mở phiên tòa xét xử vụ án dân sự về tranh chấp hợp đồng vay tài sản.",
+    );
+    let plaintiff = speak(
+        d,
+        "plaintiff",
+        "vi-vn-x-south",
+        "Thưa Hội đồng xét xử, tôi giữ nguyên yêu cầu khởi kiện và đề nghị bị đơn trả lại số tiền đã vay.",
+    );
+    let wav = concat(d, "vi", &[judge, silence(d, "pause", 1.0), plaintiff]);
+    let t = transcribe_json(&wav, &["--language", "auto"]);
+    assert_eq!(t["language"], "vi", "{}", full_text(&t));
+    let p = t["language_probability"].as_f64().unwrap();
+    assert!(p > 0.0 && p <= 1.0, "{p}");
+    // Decoded as Vietnamese: its letters, not Thai script.
+    let text = full_text(&t);
+    assert!(
+        text.chars().any(|c| "ăâđêôơưạảấầẩậắằặẹẻếềệịọỏốồộớờợụủứừựỳ".contains(c)),
+        "{text}"
+    );
+    assert!(!text.chars().any(|c| ('\u{0E00}'..='\u{0E7F}').contains(&c)), "{text}");
+}
+
 #[test]
 fn subtitle_and_text_formats() {
     let dir = tempfile::tempdir().unwrap();

@@ -22,6 +22,33 @@ const WORD_TAIL_SECS: f64 = 0.0;
 /// decoder put them in a pause, so nobody said them there.
 const MAX_WORD_DISTANCE_FROM_SPEECH: f64 = 0.5;
 
+/// The court's own language, which language detection prefers: hearings in a Vietnamese court
+/// are held in Vietnamese (Civil Procedure Code 2015 Art. 20; other languages come through an
+/// interpreter), while whisper `base` hears accented or synthetic Vietnamese as Thai or Khmer
+/// (espeak-ng Vietnamese: Thai 0.59–0.77, Vietnamese 0.05–0.30; BENCHMARKS.md).
+const COURT_LANGUAGE: &str = "vi";
+
+/// How many times as likely as [`COURT_LANGUAGE`] another language must be to be chosen. English
+/// speech scored English 0.75–0.998 and Vietnamese under 0.005 (≥ 150×), espeak Vietnamese at
+/// most 14× Thai.
+const COURT_LANGUAGE_PRIOR: f32 = 20.0;
+
+/// The detected language and whisper's probability of it: the likeliest language, unless it is
+/// less than [`COURT_LANGUAGE_PRIOR`] times as likely as the court's own.
+fn court_language_first(probabilities: &[(String, f32)]) -> (String, f32) {
+    let weight = |(code, p): &&(String, f32)| {
+        if code == COURT_LANGUAGE {
+            p * COURT_LANGUAGE_PRIOR
+        } else {
+            *p
+        }
+    };
+    probabilities
+        .iter()
+        .max_by(|a, b| weight(a).total_cmp(&weight(b)))
+        .map_or_else(|| ("und".to_string(), 0.0), |(code, p)| (code.clone(), *p))
+}
+
 #[derive(Debug, Clone)]
 pub enum Language {
     /// ISO 639-1 code.
@@ -74,7 +101,7 @@ pub fn recognise(
     let (language, language_probability) = match (&opts.language, windows.first()) {
         (Language::Fixed(code), _) => (code.clone(), None),
         (Language::Auto, Some(first)) => {
-            let (code, p) = recognizer.detect_language(&first.samples)?;
+            let (code, p) = court_language_first(&recognizer.detect_language(&first.samples)?);
             (code, Some(p))
         }
         // Nothing was said: there is nothing to detect and nothing to decode.
@@ -403,8 +430,8 @@ mod tests {
     }
 
     impl Recognizer for Scripted {
-        fn detect_language(&mut self, _: &[f32]) -> Result<(String, f32), Error> {
-            Ok(("vi".into(), 0.9))
+        fn detect_language(&mut self, _: &[f32]) -> Result<Vec<(String, f32)>, Error> {
+            Ok(vec![("vi".into(), 0.9)])
         }
         fn decode(&mut self, _: &[f32], req: &DecodeRequest<'_>) -> Result<Vec<RawSegment>, Error> {
             self.temperatures.push(req.temperature);
@@ -679,6 +706,25 @@ mod tests {
         assert!((segs[1].start - 21.2).abs() < 1e-6, "{}", segs[1].start);
         // Three greedy decodes: the window, then its halves; nothing sampled.
         assert_eq!(rec.temperatures, vec![0.0; 3]);
+    }
+
+    #[test]
+    fn detection_prefers_the_court_language_unless_another_is_far_likelier() {
+        let probs = |ps: &[(&str, f32)]| -> Vec<(String, f32)> {
+            ps.iter().map(|&(c, p)| (c.to_string(), p)).collect()
+        };
+        // espeak Vietnamese as whisper `base` heard it.
+        let heard_as_thai = probs(&[
+            ("th", 0.6951),
+            ("km", 0.2162),
+            ("vi", 0.0496),
+            ("en", 0.015),
+        ]);
+        assert_eq!(court_language_first(&heard_as_thai), ("vi".into(), 0.0496));
+        // English speech.
+        let english = probs(&[("en", 0.7534), ("nn", 0.0868), ("vi", 0.0030)]);
+        assert_eq!(court_language_first(&english), ("en".into(), 0.7534));
+        assert_eq!(court_language_first(&[]).0, "und");
     }
 
     #[test]

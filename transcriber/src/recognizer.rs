@@ -57,8 +57,9 @@ pub struct RawToken {
 /// A speech recogniser holding per-call state (one whisper.cpp state, for example). Several can
 /// share one loaded model.
 pub trait Recognizer: Send {
-    /// Most likely language of `audio` (16 kHz mono), as (ISO code, probability).
-    fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error>;
+    /// How likely each language the model knows is to be the one spoken in `audio` (16 kHz
+    /// mono), as (ISO code, probability); the pipeline chooses.
+    fn detect_language(&mut self, audio: &[f32]) -> Result<Vec<(String, f32)>, Error>;
     /// Transcribes `audio` (16 kHz mono, at most 30 s) without any context from earlier calls.
     fn decode(
         &mut self,

@@ -251,24 +251,26 @@ fn softmax_at(logits: &[f32], i: usize) -> f32 {
 }
 
 impl Recognizer for WhisperRecognizer {
-    fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error> {
+    fn detect_language(&mut self, audio: &[f32]) -> Result<Vec<(String, f32)>, Error> {
         if !self.engine.is_multilingual() {
-            return Ok(("en".into(), 1.0));
+            return Ok(vec![("en".into(), 1.0)]);
         }
         let threads = self.engine.threads;
         self.state
             .pcm_to_mel(audio, threads)
             .map_err(|e| Error::Decode(format!("mel: {e}")))?;
-        let (id, probs) = self
+        let (_, probs) = self
             .state
             .lang_detect(0, threads)
             .map_err(|e| Error::Decode(format!("language detection: {e}")))?;
-        let code = whisper_rs::get_lang_str(id)
-            .ok_or_else(|| Error::Decode(format!("unknown language id {id}")))?;
-        Ok((
-            code.to_string(),
-            probs.get(id as usize).copied().unwrap_or(0.0),
-        ))
+        Ok(probs
+            .iter()
+            .enumerate()
+            .filter_map(|(id, &p)| {
+                let code = whisper_rs::get_lang_str(i32::try_from(id).ok()?)?;
+                Some((code.to_string(), p))
+            })
+            .collect())
     }
 
     fn decode(

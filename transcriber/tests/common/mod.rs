@@ -77,7 +77,7 @@ impl<R> Recording<R> {
 }
 
 impl<R: Recognizer> Recognizer for Recording<R> {
-    fn detect_language(&mut self, audio: &[f32]) -> Result<(String, f32), Error> {
+    fn detect_language(&mut self, audio: &[f32]) -> Result<Vec<(String, f32)>, Error> {
         self.inner.detect_language(audio)
     }
 
