@@ -397,10 +397,46 @@ fn vietnamese_speech_is_detected_as_vietnamese() {
     // Decoded as Vietnamese: its letters, not Thai script.
     let text = full_text(&t);
     assert!(
-        text.chars().any(|c| "ăâđêôơưạảấầẩậắằặẹẻếềệịọỏốồộớờợụủứừựỳ".contains(c)),
+        text.chars()
+            .any(|c| "ăâđêôơưạảấầẩậắằặẹẻếềệịọỏốồộớờợụủứừựỳ".contains(c)),
         "{text}"
     );
-    assert!(!text.chars().any(|c| ('\u{0E00}'..='\u{0E7F}').contains(&c)), "{text}");
+    assert!(
+        !text.chars().any(|c| ('\u{0E00}'..='\u{0E7F}').contains(&c)),
+        "{text}"
+    );
+}
+
+/// The case vocabulary is a prompt, and whisper can copy a prompt into the text: names given but
+/// never said must not appear, in speech or in the quiet after it.
+#[test]
+fn case_vocabulary_that_nobody_says_stays_out_of_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let said = "Do the parties have any common property or common debts that the court must divide? We have agreed on the division of property ourselves.";
+    let speech = speak(d, "s", "en-us", said);
+    let wav = concat(d, "v", &[speech, silence(d, "quiet", 8.0)]);
+    let t = transcribe_json(
+        &wav,
+        &[
+            "--language",
+            "en",
+            "--prompt",
+            "Tran Thi Mai, Le Van Hung, Nguyen Van Toan, Pham Thi Lan",
+        ],
+    );
+    let text = full_text(&t);
+    for name in [
+        "Tran", "Thi", "Mai", "Hung", "Nguyen", "Toan", "Pham", "Lan",
+    ] {
+        assert!(
+            !text
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == name),
+            "`{name}` was never said: {text}"
+        );
+    }
+    assert!(wer(said, &text) <= 0.3, "{text}");
 }
 
 #[test]
