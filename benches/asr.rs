@@ -14,6 +14,8 @@
 //! - `ASR_BENCH_THREADS` (default 2): threads for both systems.
 //! - `ASR_BENCH_SYSTEMS`: comma-separated subset of the system ids below (default all).
 //! - `ASR_BENCH_FILES`: comma-separated substrings; only matching files run (default all).
+//! - `ASR_BENCH_REVOICINGS` (default 0, at most 3): each hearing script is also spoken this many
+//!   times in other voices (`ID_v1.wav`, …), for a WER over more hearings.
 //! - `COURTSCRIBE_BIN`: another `courtscribe` binary to measure instead of this build's.
 //!
 //! The peer needs a Python venv with faster-whisper and the `base` weights as a CTranslate2 folder;
@@ -456,18 +458,21 @@ fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     scripts.sort();
+    let revoicings = env_number("ASR_BENCH_REVOICINGS", 0).min(hearing::REVOICINGS.len());
     for script in scripts {
         if !wanted(&file_name(&script.with_extension("wav"))) {
             continue;
         }
-        let made = hearing::synthesise(&script, work)?;
-        clips.push(Clip {
-            name: file_name(&made.audio),
-            english_hearing: made.language == "en",
-            audio: made.audio,
-            reference: made.reference,
-            language: made.language,
-        });
+        for revoicing in 0..=revoicings {
+            let made = hearing::synthesise(&script, work, revoicing)?;
+            clips.push(Clip {
+                name: file_name(&made.audio),
+                english_hearing: made.language == "en",
+                audio: made.audio,
+                reference: made.reference,
+                language: made.language,
+            });
+        }
     }
     clips.retain(|c| wanted(&c.name));
     Ok(clips)

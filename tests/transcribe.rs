@@ -74,7 +74,7 @@ fn english_hearings_accuracy_and_turn_timing() {
         .collect();
     scripts.sort();
     for script in &scripts {
-        let made = common::hearing::synthesise(script, dir.path()).unwrap();
+        let made = common::hearing::synthesise(script, dir.path(), 0).unwrap();
         hearings.push((made.audio, made.reference, made.turns));
     }
     assert!(hearings.len() >= 3, "the bench's scripts are missing");
@@ -329,7 +329,7 @@ fn five_microphone_flac_transcribes_like_its_mono_mix() {
     let dir = tempfile::tempdir().unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/hearings/en_labour_dismissal.json");
-    let made = common::hearing::synthesise(&script, dir.path()).unwrap();
+    let made = common::hearing::synthesise(&script, dir.path(), 0).unwrap();
     let reference = std::fs::read_to_string(&made.reference).unwrap();
     let mix = dir.path().join("mix.wav");
     run(Command::new("sox")

@@ -22,10 +22,41 @@ pub struct Hearing {
     pub language: String,
 }
 
+/// Other voices for a script's roles, (espeak-ng voice, pitch, speed) by the order in which the
+/// roles first speak: a hearing said again by other people, for a WER measured on more than one
+/// voicing of each script.
+pub const REVOICINGS: [[(&str, u8, u16); 6]; 3] = [
+    [
+        ("en-us", 50, 155),
+        ("en-gb", 40, 145),
+        ("en+f3", 65, 160),
+        ("en-us+m2", 45, 150),
+        ("en+m5", 45, 150),
+        ("en-gb+m3", 40, 150),
+    ],
+    [
+        ("en+m1", 55, 165),
+        ("en-us+m4", 30, 150),
+        ("en-gb+f1", 70, 155),
+        ("en+m5", 50, 160),
+        ("en-gb", 40, 150),
+        ("en-us+m6", 45, 150),
+    ],
+    [
+        ("en-gb+f2", 60, 150),
+        ("en+m6", 35, 140),
+        ("en-us+f5", 70, 170),
+        ("en-gb", 45, 155),
+        ("en-us+m1", 40, 150),
+        ("en+m2", 50, 150),
+    ],
+];
+
 /// Speaks `script` into `out_dir` (1 s of lead silence, each turn followed by its pause) and
 /// writes the reference text, one turn a line, and the turns' times. The noise is seeded (`sox -R`), so the same
-/// script and espeak-ng give the same file.
-pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
+/// script and espeak-ng give the same file. `revoicing` 0 uses the script's voices; `k` ≥ 1 uses
+/// `REVOICINGS[k - 1]` and names the files `ID_vK`.
+pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Result<Hearing> {
     let text = std::fs::read_to_string(script)
         .with_context(|| format!("cannot read {}", script.display()))?;
     let json: Value =
@@ -36,7 +67,18 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
             .map(str::to_owned)
             .with_context(|| format!("{}: missing {key:?}", script.display()))
     };
-    let id = field(&json, "id")?;
+    let id = match revoicing {
+        0 => field(&json, "id")?,
+        k => format!("{}_v{k}", field(&json, "id")?),
+    };
+    let other_voices = match revoicing {
+        0 => None,
+        k => Some(
+            REVOICINGS
+                .get(k - 1)
+                .with_context(|| format!("there are {} revoicings", REVOICINGS.len()))?,
+        ),
+    };
     let language = field(&json, "lang")?;
     let turns = json["turns"]
         .as_array()
@@ -57,12 +99,26 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
     for (i, turn) in turns.iter().enumerate() {
         let role = field(turn, "role")?;
         let said = field(turn, "text")?;
-        let voice = &json["voices"][&role];
-        let number = |key: &str| voice[key].as_u64().map_or(String::new(), |n| n.to_string());
+        if !roles.contains(&role) {
+            roles.push(role.clone());
+        }
+        let (name, pitch, speed) = match other_voices {
+            None => {
+                let voice = &json["voices"][&role];
+                let number =
+                    |key: &str| voice[key].as_u64().map_or(String::new(), |n| n.to_string());
+                (field(voice, "voice")?, number("pitch"), number("speed"))
+            }
+            Some(voices) => {
+                let k = roles.iter().position(|r| *r == role).unwrap_or(0);
+                let (name, pitch, speed) = voices[k % voices.len()];
+                (name.to_string(), pitch.to_string(), speed.to_string())
+            }
+        };
         let raw = part(format!("{i}-raw"));
         run(Command::new("espeak-ng")
-            .args(["-v", &field(voice, "voice")?, "-p", &number("pitch")])
-            .args(["-s", &number("speed"), "-w"])
+            .args(["-v", &name, "-p", &pitch])
+            .args(["-s", &speed, "-w"])
             .arg(&raw)
             .arg(&said))?;
         let spoken = part(format!("{i}-16k"));
@@ -81,9 +137,6 @@ pub fn synthesise(script: &Path, out_dir: &Path) -> anyhow::Result<Hearing> {
             "role": role, "start": at, "end": at + secs, "text": said,
         }));
         at += secs + pause;
-        if !roles.contains(&role) {
-            roles.push(role.clone());
-        }
         turn_roles.push(role);
         parts.push(padded);
         reference.push(said);
