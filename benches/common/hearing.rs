@@ -53,8 +53,8 @@ pub const REVOICINGS: [[(&str, u8, u16); 6]; 3] = [
 ];
 
 /// Speaks `script` into `out_dir` (1 s of lead silence, each turn followed by its pause) and
-/// writes the reference text, one turn a line, and the turns' times. The noise is seeded (`sox -R`), so the same
-/// script and espeak-ng give the same file. `revoicing` 0 uses the script's voices; `k` ≥ 1 uses
+/// writes the reference text, one turn a line, and the turns' times. sox runs seeded ([`sox`]),
+/// so the same script and espeak-ng give the same file. `revoicing` 0 uses the script's voices; `k` ≥ 1 uses
 /// `REVOICINGS[k - 1]` and names the files `ID_vK`.
 pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Result<Hearing> {
     let text = std::fs::read_to_string(script)
@@ -86,7 +86,7 @@ pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Re
 
     let part = |name: String| out_dir.join(format!("{id}-{name}.wav"));
     let lead = part("lead".into());
-    run(Command::new("sox")
+    run(sox()
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(&lead)
         .args(["trim", "0", &LEAD_SECS.to_string()]))?;
@@ -122,13 +122,13 @@ pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Re
             .arg(&raw)
             .arg(&said))?;
         let spoken = part(format!("{i}-16k"));
-        run(Command::new("sox")
+        run(sox()
             .arg(&raw)
             .args(["-r", "16000", "-c", "1", "-b", "16"])
             .arg(&spoken))?;
         let pause = turn["pause"].as_f64().unwrap_or(1.0);
         let padded = part(i.to_string());
-        run(Command::new("sox")
+        run(sox()
             .arg(&spoken)
             .arg(&padded)
             .args(["pad", "0", &pause.to_string()]))?;
@@ -142,29 +142,20 @@ pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Re
         reference.push(said);
     }
     let clean = part("clean".into());
-    run(Command::new("sox").args(&parts).arg(&clean))?;
+    run(sox().args(&parts).arg(&clean))?;
     let noise = part("noise".into());
-    run(Command::new("sox").arg("-R").arg(&clean).arg(&noise).args([
-        "synth",
-        "whitenoise",
-        "vol",
-        "0.003",
-    ]))?;
-    let audio = out_dir.join(format!("{id}.wav"));
-    run(Command::new("sox")
-        .arg("-m")
+    run(sox()
         .arg(&clean)
         .arg(&noise)
-        .arg(&audio))?;
+        .args(["synth", "whitenoise", "vol", "0.003"]))?;
+    let audio = out_dir.join(format!("{id}.wav"));
+    run(sox().arg("-m").arg(&clean).arg(&noise).arg(&audio))?;
 
     // Each role's track: its own turns, silence of the same length in place of the others'.
     let silent: Vec<PathBuf> = (0..turns.len())
         .map(|i| {
             let quiet = part(format!("{i}-silent"));
-            run(Command::new("sox")
-                .arg(&parts[i + 1])
-                .arg(&quiet)
-                .args(["vol", "0"]))?;
+            run(sox().arg(&parts[i + 1]).arg(&quiet).args(["vol", "0"]))?;
             Ok(quiet)
         })
         .collect::<anyhow::Result<_>>()?;
@@ -176,13 +167,13 @@ pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Re
                 pieces.push(if r == role { &parts[i + 1] } else { &silent[i] }.clone());
             }
             let track = part(format!("track-{role}"));
-            run(Command::new("sox").args(&pieces).arg(&track))?;
+            run(sox().args(&pieces).arg(&track))?;
             Ok(track)
         })
         .collect::<anyhow::Result<_>>()?;
     let mics: Vec<PathBuf> = (0..tracks.len())
         .map(|k| {
-            let mut mix = Command::new("sox");
+            let mut mix = sox();
             mix.arg("-m");
             for (j, track) in tracks.iter().enumerate() {
                 mix.args(["-v", if j == k { "1" } else { BLEED }])
@@ -194,7 +185,7 @@ pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Re
         })
         .collect::<anyhow::Result<_>>()?;
     let microphones = out_dir.join(format!("{id}.mics.flac"));
-    run(Command::new("sox").arg("-M").args(&mics).arg(&microphones))?;
+    run(sox().arg("-M").args(&mics).arg(&microphones))?;
 
     let reference_path = out_dir.join(format!("{id}.txt"));
     std::fs::write(&reference_path, reference.join("\n"))?;
@@ -225,6 +216,14 @@ fn duration(wav: &Path) -> anyhow::Result<f64> {
     text.trim()
         .parse()
         .with_context(|| format!("soxi -D {}: {text:?}", wav.display()))
+}
+
+/// sox in repeatable mode: its dither (on every 16-bit write) and its noise are seeded, so the same
+/// script and espeak-ng give the same bytes, and a test's WER does not move between runs.
+fn sox() -> Command {
+    let mut cmd = Command::new("sox");
+    cmd.arg("-R");
+    cmd
 }
 
 fn run(cmd: &mut Command) -> anyhow::Result<()> {
