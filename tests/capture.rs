@@ -519,7 +519,7 @@ async fn a_five_microphone_hearing_at_4x_survives_an_outage_and_a_server_crash_i
         .enumerate()
         .map(|(i, v)| {
             let out = d.join(format!("seat{i}_bleed.wav"));
-            common::run(Command::new("sox").arg(v).arg(&out).args(["vol", "0.2"]));
+            common::run(common::sox().arg(v).arg(&out).args(["vol", "0.2"]));
             out
         })
         .collect();
@@ -542,7 +542,7 @@ async fn a_five_microphone_hearing_at_4x_survives_an_outage_and_a_server_crash_i
         })
         .collect();
     let input = d.join("room.wav");
-    common::run(Command::new("sox").arg("-M").args(&channels).arg(&input));
+    common::run(common::sox().arg("-M").args(&channels).arg(&input));
     let secs = common::duration(&input);
     assert!(secs <= 50.0, "the hearing lasts {secs} s");
     let expected = common::server::wav_pcm_sha256(&input);

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{bin, run, silence, speak, transcribe_cmd};
 use serde_json::Value;
 
@@ -33,7 +31,7 @@ fn two_microphones_give_two_named_speakers() {
     let pad_clerk = silence(d, "pad_clerk", lc);
     let quiet = |name: &str, src: &std::path::Path| {
         let out = d.join(format!("{name}.wav"));
-        run(Command::new("sox").arg(src).arg(&out).args(["vol", "0.2"]));
+        run(common::sox().arg(src).arg(&out).args(["vol", "0.2"]));
         out
     };
     let ch0 = common::concat(
@@ -44,11 +42,7 @@ fn two_microphones_give_two_named_speakers() {
     let ch1 = common::concat(d, "ch1", &[quiet("judge_bleed", &judge), gap, clerk]);
     let _ = (pad_judge, pad_clerk);
     let room = d.join("room.wav");
-    run(Command::new("sox")
-        .args(["-M"])
-        .arg(&ch0)
-        .arg(&ch1)
-        .arg(&room));
+    run(common::sox().args(["-M"]).arg(&ch0).arg(&ch1).arg(&room));
     let profile = d.join("roles.toml");
     std::fs::write(
         &profile,

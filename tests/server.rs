@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::server::{
@@ -39,11 +38,7 @@ fn two_seat_hearing(d: &Path) -> PathBuf {
     let left = concat(d, "left", &[judge, gap.clone(), quiet_c]);
     let right = concat(d, "right", &[quiet_j, gap, clerk]);
     let out = d.join("hearing.wav");
-    run(Command::new("sox")
-        .arg("-M")
-        .arg(&left)
-        .arg(&right)
-        .arg(&out));
+    run(common::sox().arg("-M").arg(&left).arg(&right).arg(&out));
     out
 }
 
@@ -227,7 +222,7 @@ async fn the_participants_names_are_spelled_as_the_hearing_lists_them() {
 async fn every_endpoint_answers_every_role_as_documented() {
     let dir = tempfile::tempdir().unwrap();
     let tone = dir.path().join("tone.wav");
-    run(Command::new("sox")
+    run(common::sox()
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(&tone)
         .args(["synth", "0.5", "sine", "440"]));

@@ -283,7 +283,7 @@ fn pure_silence_and_a_tone_give_no_segments() {
     let dir = tempfile::tempdir().unwrap();
     let quiet = silence(dir.path(), "quiet", 40.0);
     let tone = dir.path().join("tone.wav");
-    run(Command::new("sox")
+    run(common::sox()
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(&tone)
         .args(["synth", "15", "sine", "440", "vol", "0.3"]));
@@ -332,7 +332,7 @@ fn five_microphone_flac_transcribes_like_its_mono_mix() {
     let made = common::hearing::synthesise(&script, dir.path(), 0).unwrap();
     let reference = std::fs::read_to_string(&made.reference).unwrap();
     let mix = dir.path().join("mix.wav");
-    run(Command::new("sox")
+    run(common::sox()
         .arg(&made.microphones)
         .args(["-c", "1"])
         .arg(&mix));

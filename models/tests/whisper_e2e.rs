@@ -28,6 +28,7 @@ fn speak(text: &str, dir: &Path) -> Option<Vec<f32>> {
         .status()
         .is_ok_and(|s| s.success())
         && Command::new("sox")
+            .arg("-R")
             .arg(&wav)
             .args([
                 "-r",

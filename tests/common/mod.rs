@@ -96,6 +96,14 @@ pub fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// sox in repeatable mode: its dither (on every 16-bit write) and its noise are seeded, so a
+/// fixture is the same bytes on every run and a test's result does not move between runs.
+pub fn sox() -> Command {
+    let mut cmd = Command::new("sox");
+    cmd.arg("-R");
+    cmd
+}
+
 /// Speaks `text` with espeak-ng voice `voice` into a 16 kHz mono WAV.
 pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
     let raw = dir.join(format!("{name}.raw.wav"));
@@ -104,7 +112,7 @@ pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
         .args(["-v", voice, "-s", "150", "-w"])
         .arg(&raw)
         .arg(text));
-    run(Command::new("sox")
+    run(sox()
         .arg(&raw)
         .args(["-r", "16000", "-c", "1", "-b", "16"])
         .arg(&out));
@@ -114,7 +122,7 @@ pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
 /// `secs` of silence (with a faint noise floor, as a real room has) as a 16 kHz mono WAV.
 pub fn silence(dir: &Path, name: &str, secs: f64) -> PathBuf {
     let out = dir.join(format!("{name}.wav"));
-    run(Command::new("sox")
+    run(sox()
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(&out)
         .args(["synth", &secs.to_string(), "whitenoise", "vol", "0.002"]));
@@ -123,7 +131,7 @@ pub fn silence(dir: &Path, name: &str, secs: f64) -> PathBuf {
 
 pub fn concat(dir: &Path, name: &str, parts: &[PathBuf]) -> PathBuf {
     let out = dir.join(format!("{name}.wav"));
-    run(Command::new("sox").args(parts).arg(&out));
+    run(sox().args(parts).arg(&out));
     out
 }
 

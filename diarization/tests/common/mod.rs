@@ -35,6 +35,7 @@ pub fn speak_pitched(test: &str, voice: &str, pitch: u32, text: &str) -> Option<
         .status()
         .is_ok_and(|s| s.success())
         && Command::new("sox")
+            .arg("-R")
             .arg(&raw)
             .args(["-r", "16000", "-c", "1", "-b", "16"])
             .arg(&wav)
