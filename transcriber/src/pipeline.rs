@@ -5,7 +5,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::Error;
 use crate::guard;
-use crate::recognizer::{DecodeRequest, RawSegment, Recognizer};
+use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
 use crate::transcript::{Segment, Word};
 use crate::vad::{self, Region, VadConfig, Window};
 
@@ -241,20 +241,34 @@ fn keep_speech(segments: Vec<Segment>) -> Vec<Segment> {
 
 /// Builds a segment in recording time from a raw one; `None` when nothing of it survives.
 fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<Segment> {
+    let seg_start = raw.start.max(0.0);
+    let seg_end = raw.end.max(seg_start);
+    // When the alignment puts a word away from any speech but the decoder's own timestamp puts
+    // it in speech, the word was said and misplaced (DTW slid "of the meeting", the end of a
+    // turn, into the pause before the next one): the decoder's time is used. Far from speech by
+    // both, it is dropped below.
+    let placed = |tok: &RawToken| {
+        let source = |t: f64| window.to_source_secs(t.clamp(seg_start, seg_end));
+        let aligned = source(tok.time);
+        let far = |t: f64| distance_to_speech(t, t, regions) > MAX_WORD_DISTANCE_FROM_SPEECH;
+        if far(aligned) && !far(source(tok.decoder_time)) {
+            tok.decoder_time
+        } else {
+            tok.time
+        }
+    };
     // Group tokens into words: a word starts with a token that begins with a space.
     let mut groups: Vec<(Vec<u8>, f64, Vec<f32>)> = Vec::new();
     for tok in &raw.tokens {
         let starts_word = tok.bytes.first() == Some(&b' ') || groups.is_empty();
         if starts_word {
-            groups.push((tok.bytes.clone(), tok.time, vec![tok.probability]));
+            groups.push((tok.bytes.clone(), placed(tok), vec![tok.probability]));
         } else if let Some(last) = groups.last_mut() {
             last.0.extend_from_slice(&tok.bytes);
             last.2.push(tok.probability);
         }
     }
 
-    let seg_start = raw.start.max(0.0);
-    let seg_end = raw.end.max(seg_start);
     let mut words: Vec<Word> = Vec::with_capacity(groups.len());
     for (i, (bytes, time, probs)) in groups.iter().enumerate() {
         // A letter split across a segment boundary leaves stray bytes: drop them, never show "�".
@@ -290,7 +304,11 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
         w.start = w.start.max(cursor);
         w.end = w.end.max(w.start);
         cursor = w.end;
-        distance_to_speech(w.start, w.end, regions) <= MAX_WORD_DISTANCE_FROM_SPEECH
+        let near = distance_to_speech(w.start, w.end, regions) <= MAX_WORD_DISTANCE_FROM_SPEECH;
+        if !near {
+            tracing::info!(start = w.start, text = %w.text, "word dropped: not in or near speech");
+        }
+        near
     });
     let first = words.first()?;
     let last = words.last()?;
@@ -450,6 +468,7 @@ mod tests {
             .map(|(i, w)| RawToken {
                 bytes: format!(" {w}").into_bytes(),
                 time: start + i as f64 * step,
+                decoder_time: start + i as f64 * step,
                 probability: 0.8,
                 logprob: -0.2,
             })
@@ -574,6 +593,46 @@ mod tests {
             .collect();
         assert_eq!(segs.len(), 1);
         assert_eq!(segs[0].text, "có mặt ạ");
+    }
+
+    #[test]
+    fn a_word_aligned_into_a_pause_keeps_the_decoders_time_when_that_is_speech() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let w = Window {
+            samples: vec![0.0; 10 * sr],
+            pieces: vec![vad::Piece {
+                window_start: 0,
+                source_start: 0,
+                len: 10 * sr,
+            }],
+        };
+        // Two turns with a 2 s pause between them.
+        let regions = vec![
+            Region {
+                start: 0,
+                end: 4 * sr,
+            },
+            Region {
+                start: 6 * sr,
+                end: 10 * sr,
+            },
+        ];
+        let mut r = raw("ký biên bản phiên họp", 2.0, 0.4);
+        // whisper ended the segment in the pause, and the alignment slid the last word into its
+        // middle; the decoder's own timestamp did not.
+        r.end = 5.2;
+        let last = r.tokens.last_mut().expect("tokens");
+        last.time = 5.0;
+        last.decoder_time = 3.6;
+        let seg = to_segment(&r, &w, &regions).expect("kept");
+        assert_eq!(seg.text, "ký biên bản phiên họp");
+        let word = seg.words.last().expect("words");
+        assert!((word.start - 3.6).abs() < 1e-6, "{word:?}");
+        // Both estimates in the pause: nobody said it there.
+        let last = r.tokens.last_mut().expect("tokens");
+        last.decoder_time = 5.0;
+        let seg = to_segment(&r, &w, &regions).expect("kept");
+        assert_eq!(seg.text, "ký biên bản phiên");
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct RawToken {
     pub bytes: Vec<u8>,
     /// Best estimate of when the token is spoken (DTW alignment when available), seconds.
     pub time: f64,
+    /// The decoder's own, coarser estimate (whisper's token timestamp), seconds: the second
+    /// opinion where `time` puts a word away from any speech.
+    pub decoder_time: f64,
     pub probability: f32,
     pub logprob: f32,
 }

@@ -339,6 +339,7 @@ impl Recognizer for WhisperRecognizer {
                 tokens.push(RawToken {
                     bytes,
                     time,
+                    decoder_time: data.t0 as f64 * CS,
                     probability: data.p,
                     logprob: data.plog,
                 });
