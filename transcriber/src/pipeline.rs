@@ -482,6 +482,19 @@ mod tests {
         }
     }
 
+    /// A window of the recording's first 10 s, in one piece.
+    fn ten_seconds_from_the_start() -> Window {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        Window {
+            samples: vec![0.0; 10 * sr],
+            pieces: vec![vad::Piece {
+                window_start: 0,
+                source_start: 0,
+                len: 10 * sr,
+            }],
+        }
+    }
+
     /// 1 s of noise-free "speech" (a tone earshot scores as voice is not guaranteed, so the
     /// regions are given directly through a window built by hand).
     fn window_and_regions() -> (Window, Vec<Region>) {
@@ -571,14 +584,7 @@ mod tests {
     #[test]
     fn words_in_silence_are_dropped() {
         let sr = WHISPER_SAMPLE_RATE as usize;
-        let w = Window {
-            samples: vec![0.0; 10 * sr],
-            pieces: vec![vad::Piece {
-                window_start: 0,
-                source_start: 0,
-                len: 10 * sr,
-            }],
-        };
+        let w = ten_seconds_from_the_start();
         // Speech only in the first 2 s; a word placed at 6 s is in silence.
         let regions = vec![Region {
             start: 0,
@@ -598,14 +604,7 @@ mod tests {
     #[test]
     fn a_word_aligned_into_a_pause_keeps_the_decoders_time_when_that_is_speech() {
         let sr = WHISPER_SAMPLE_RATE as usize;
-        let w = Window {
-            samples: vec![0.0; 10 * sr],
-            pieces: vec![vad::Piece {
-                window_start: 0,
-                source_start: 0,
-                len: 10 * sr,
-            }],
-        };
+        let w = ten_seconds_from_the_start();
         // Two turns with a 2 s pause between them.
         let regions = vec![
             Region {
@@ -685,14 +684,7 @@ mod tests {
     #[test]
     fn the_last_word_before_a_pause_ends_with_the_speech() {
         let sr = WHISPER_SAMPLE_RATE as usize;
-        let w = Window {
-            samples: vec![0.0; 10 * sr],
-            pieces: vec![vad::Piece {
-                window_start: 0,
-                source_start: 0,
-                len: 10 * sr,
-            }],
-        };
+        let w = ten_seconds_from_the_start();
         // Speech 0–2 s and 8–10 s; the decoder's next word after "anh." comes at 8.1 s.
         let regions = vec![
             Region {
