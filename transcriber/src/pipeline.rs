@@ -22,6 +22,9 @@ const WORD_TAIL_SECS: f64 = 0.0;
 /// decoder put them in a pause, so nobody said them there.
 const MAX_WORD_DISTANCE_FROM_SPEECH: f64 = 0.5;
 
+/// How far (seconds) a token's alignment may lie outside its segment and still be trusted.
+const ALIGNMENT_SLACK_SECS: f64 = 1.0;
+
 /// The court's own language, which language detection prefers: hearings in a Vietnamese court
 /// are held in Vietnamese (Civil Procedure Code 2015 Art. 20; other languages come through an
 /// interpreter), while whisper `base` hears accented or synthetic Vietnamese as Thai or Khmer
@@ -243,19 +246,21 @@ fn keep_speech(segments: Vec<Segment>) -> Vec<Segment> {
 fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<Segment> {
     let seg_start = raw.start.max(0.0);
     let seg_end = raw.end.max(seg_start);
-    // When the alignment puts a word away from any speech but the decoder's own timestamp puts
-    // it in speech, the word was said and misplaced (DTW slid "of the meeting", the end of a
-    // turn, into the pause before the next one): the decoder's time is used. Far from speech by
-    // both, it is dropped below.
+    // A token is placed by its alignment, which follows the audio closely, unless that is
+    // implausible; then by the decoder's own timestamp. Implausible: outside its segment (the
+    // decoder repeated itself and DTW aligned the copy with the original), or away from any
+    // speech while the decoder's time is in speech (DTW slid "of the meeting", the end of a turn,
+    // into the pause before the next one). Far from speech by both, the word is dropped below.
     let placed = |tok: &RawToken| {
         let source = |t: f64| window.to_source_secs(t.clamp(seg_start, seg_end));
-        let aligned = source(tok.time);
         let far = |t: f64| distance_to_speech(t, t, regions) > MAX_WORD_DISTANCE_FROM_SPEECH;
-        if far(aligned) && !far(source(tok.decoder_time)) {
-            tok.decoder_time
-        } else {
-            tok.time
-        }
+        let decoder = tok.decoder_time;
+        tok.aligned_time
+            .filter(|&t| {
+                (seg_start - ALIGNMENT_SLACK_SECS..=seg_end + ALIGNMENT_SLACK_SECS).contains(&t)
+            })
+            .filter(|&t| !far(source(t)) || far(source(decoder)))
+            .unwrap_or(decoder)
     };
     // Group tokens into words: a word starts with a token that begins with a space.
     let mut groups: Vec<(Vec<u8>, f64, Vec<f32>)> = Vec::new();
@@ -467,7 +472,7 @@ mod tests {
             .enumerate()
             .map(|(i, w)| RawToken {
                 bytes: format!(" {w}").into_bytes(),
-                time: start + i as f64 * step,
+                aligned_time: Some(start + i as f64 * step),
                 decoder_time: start + i as f64 * step,
                 probability: 0.8,
                 logprob: -0.2,
@@ -568,7 +573,7 @@ mod tests {
         let (w, regions) = window_and_regions();
         let mut r = raw("hôm nay tòa mở phiên", 2.0, 0.5);
         // The aligner can emit a time that runs backwards; order must still hold.
-        r.tokens[2].time = 2.1;
+        r.tokens[2].aligned_time = Some(2.1);
         let seg = to_segment(&r, &w, &regions).expect("segment");
         assert!((seg.start - 102.0).abs() < 1e-6, "{}", seg.start);
         for pair in seg.words.windows(2) {
@@ -621,7 +626,7 @@ mod tests {
         // middle; the decoder's own timestamp did not.
         r.end = 5.2;
         let last = r.tokens.last_mut().expect("tokens");
-        last.time = 5.0;
+        last.aligned_time = Some(5.0);
         last.decoder_time = 3.6;
         let seg = to_segment(&r, &w, &regions).expect("kept");
         assert_eq!(seg.text, "ký biên bản phiên họp");
@@ -697,7 +702,7 @@ mod tests {
             },
         ];
         let mut r = raw("xin mời anh. Vâng", 0.5, 0.5);
-        r.tokens[3].time = 8.1;
+        r.tokens[3].aligned_time = Some(8.1);
         r.end = 8.6;
         let seg = to_segment(&r, &w, &regions).expect("segment");
         let anh = &seg.words[2];

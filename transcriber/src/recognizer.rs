@@ -48,10 +48,11 @@ pub struct RawToken {
     /// UTF-8 bytes; a Vietnamese letter may be split across two tokens, so these are joined
     /// per word before decoding to text.
     pub bytes: Vec<u8>,
-    /// Best estimate of when the token is spoken (DTW alignment when available), seconds.
-    pub time: f64,
-    /// The decoder's own, coarser estimate (whisper's token timestamp), seconds: the second
-    /// opinion where `time` puts a word away from any speech.
+    /// When the token is spoken by its alignment with the audio (DTW), seconds; `None` where the
+    /// recogniser does not align (live captions).
+    pub aligned_time: Option<f64>,
+    /// The decoder's own, coarser estimate (whisper's token timestamp), seconds. The pipeline
+    /// chooses between the two ([`crate::pipeline`]).
     pub decoder_time: f64,
     pub probability: f32,
     pub logprob: f32,

@@ -31,8 +31,6 @@ const AUDIO_CTX_TILE: usize = 32;
 /// Batch windows shorter than this (seconds) get a context fitted to their audio (see
 /// [`audio_ctx`]): a hearing's last window, a short recording.
 const FIT_BELOW_SECS: usize = 15;
-/// How far (centiseconds) a DTW token time may lie outside its segment and still be trusted.
-const DTW_SLACK_CS: i64 = 100;
 
 /// A loaded model, shareable across threads.
 #[derive(Clone)]
@@ -319,7 +317,6 @@ impl Recognizer for WhisperRecognizer {
         let mut out = Vec::new();
         for seg in self.state.as_iter() {
             let mut tokens = Vec::new();
-            let (seg_t0, seg_t1) = (seg.start_timestamp(), seg.end_timestamp());
             for i in 0..seg.n_tokens() {
                 let Some(tok) = seg.get_token(i) else {
                     continue;
@@ -329,16 +326,11 @@ impl Recognizer for WhisperRecognizer {
                     continue; // special and timestamp tokens
                 }
                 let bytes = tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default();
-                // DTW follows the audio closely, except when the decoder repeated itself: then
-                // it aligns the copy with the original, outside this segment. whisper's own
-                // timestamp estimate is the fallback.
-                let dtw_plausible =
-                    data.t_dtw >= seg_t0 - DTW_SLACK_CS && data.t_dtw <= seg_t1 + DTW_SLACK_CS;
-                let time = if dtw_plausible { data.t_dtw } else { data.t0 } as f64 * CS;
                 tracing::trace!(t0 = data.t0, t1 = data.t1, t_dtw = data.t_dtw, p = data.p, text = %String::from_utf8_lossy(&bytes), "token");
                 tokens.push(RawToken {
                     bytes,
-                    time,
+                    // whisper.cpp leaves -1 where it did not align (DTW off).
+                    aligned_time: (data.t_dtw >= 0).then_some(data.t_dtw as f64 * CS),
                     decoder_time: data.t0 as f64 * CS,
                     probability: data.p,
                     logprob: data.plog,
