@@ -439,8 +439,12 @@ fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
     let eval = root.join("../shared/eval");
     if eval.is_dir() {
         for (audio, reference, language) in EVAL_CLIPS {
+            let name = file_name(Path::new(audio));
+            if !wanted(&name) {
+                continue;
+            }
             clips.push(Clip {
-                name: file_name(Path::new(audio)),
+                name,
                 audio: eval.join(audio),
                 reference: eval.join(reference),
                 language: language.into(),
@@ -454,16 +458,12 @@ fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
             eval.display()
         );
     }
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("benches/hearings"))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    scripts.sort();
     let revoicings = env_number("ASR_BENCH_REVOICINGS", 0).min(hearing::REVOICINGS.len());
-    for script in scripts {
-        if !wanted(&file_name(&script.with_extension("wav"))) {
-            continue;
-        }
+    for script in hearing::scripts(root)? {
         for revoicing in 0..=revoicings {
+            if !wanted(&format!("{}.wav", hearing::hearing_id(&script, revoicing))) {
+                continue;
+            }
             let made = hearing::synthesise(&script, work, revoicing)?;
             clips.push(Clip {
                 name: file_name(&made.audio),
@@ -474,7 +474,6 @@ fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
             });
         }
     }
-    clips.retain(|c| wanted(&c.name));
     Ok(clips)
 }
 

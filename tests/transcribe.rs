@@ -68,12 +68,7 @@ fn english_hearings_accuracy_and_turn_timing() {
             audio.with_extension("json"),
         ));
     }
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("benches/hearings"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    scripts.sort();
-    for script in &scripts {
+    for script in &common::hearing::scripts(root).unwrap() {
         let made = common::hearing::synthesise(script, dir.path(), 0).unwrap();
         hearings.push((made.audio, made.reference, made.turns));
     }

@@ -22,6 +22,29 @@ pub struct Hearing {
     pub language: String,
 }
 
+/// The hearing scripts in `benches/hearings` of the checkout at `root`, in name order.
+pub fn scripts(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = root.join("benches/hearings");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    scripts.sort();
+    Ok(scripts)
+}
+
+/// What [`synthesise`] names the hearing's files: the script's file name (its `id`), with `_vK`
+/// for the `K`th revoicing.
+pub fn hearing_id(script: &Path, revoicing: usize) -> String {
+    let stem = script
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    match revoicing {
+        0 => stem,
+        k => format!("{stem}_v{k}"),
+    }
+}
+
 /// Other voices for a script's roles, (espeak-ng voice, pitch, speed) by the order in which the
 /// roles first speak: a hearing said again by other people, for a WER measured on more than one
 /// voicing of each script.
@@ -54,8 +77,8 @@ pub const REVOICINGS: [[(&str, u8, u16); 6]; 3] = [
 
 /// Speaks `script` into `out_dir` (1 s of lead silence, each turn followed by its pause) and
 /// writes the reference text, one turn a line, and the turns' times. sox runs seeded ([`sox`]),
-/// so the same script and espeak-ng give the same file. `revoicing` 0 uses the script's voices; `k` ≥ 1 uses
-/// `REVOICINGS[k - 1]` and names the files `ID_vK`.
+/// so the same script and espeak-ng give the same file. `revoicing` 0 uses the script's voices;
+/// `k` ≥ 1 uses `REVOICINGS[k - 1]`. Files are named by [`hearing_id`].
 pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Result<Hearing> {
     let text = std::fs::read_to_string(script)
         .with_context(|| format!("cannot read {}", script.display()))?;
@@ -67,10 +90,7 @@ pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Re
             .map(str::to_owned)
             .with_context(|| format!("{}: missing {key:?}", script.display()))
     };
-    let id = match revoicing {
-        0 => field(&json, "id")?,
-        k => format!("{}_v{k}", field(&json, "id")?),
-    };
+    let id = hearing_id(script, revoicing);
     let other_voices = match revoicing {
         0 => None,
         k => Some(
@@ -219,8 +239,9 @@ fn duration(wav: &Path) -> anyhow::Result<f64> {
 }
 
 /// sox in repeatable mode: its dither (on every 16-bit write) and its noise are seeded, so the same
-/// script and espeak-ng give the same bytes, and a test's WER does not move between runs.
-fn sox() -> Command {
+/// input gives the same bytes, and a test's or bench's result does not move between runs. The
+/// tests make every fixture with it.
+pub fn sox() -> Command {
     let mut cmd = Command::new("sox");
     cmd.arg("-R");
     cmd

@@ -8,6 +8,8 @@ pub mod server;
 pub mod ui;
 pub mod wer;
 
+pub use hearing::sox;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -94,14 +96,6 @@ pub fn run(cmd: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-/// sox in repeatable mode: its dither (on every 16-bit write) and its noise are seeded, so a
-/// fixture is the same bytes on every run and a test's result does not move between runs.
-pub fn sox() -> Command {
-    let mut cmd = Command::new("sox");
-    cmd.arg("-R");
-    cmd
 }
 
 /// Speaks `text` with espeak-ng voice `voice` into a 16 kHz mono WAV.
