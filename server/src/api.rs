@@ -550,6 +550,14 @@ pub struct Participant {
     role: String,
 }
 
+impl Participant {
+    /// The list stored in a hearing's `participants` column. The API only stores a well-formed
+    /// list; an unreadable one reads as empty, never as an error for the hearing.
+    pub fn list_from_column(json: &str) -> Vec<Self> {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewHearing {
     /// ISO 639-1 code (`vi`, `en`) or `auto`.
@@ -601,7 +609,7 @@ impl From<HearingRow> for HearingInfo {
             courtroom_id: h.courtroom_id,
             language: h.language,
             scheduled_at: h.scheduled_at,
-            participants: serde_json::from_str(&h.participants).unwrap_or_default(),
+            participants: Participant::list_from_column(&h.participants),
             created_at: h.created_at,
         }
     }

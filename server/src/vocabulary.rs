@@ -5,12 +5,12 @@
 
 use courtscribe_transcriber::WhisperEngine;
 
-/// The names in a hearing's stored `participants` column. The API only stores a well-formed list;
-/// an unreadable one costs the vocabulary, never the job or the captions.
+/// The names in a hearing's stored `participants` column.
 pub fn participant_names(participants_json: &str) -> Vec<String> {
-    serde_json::from_str::<Vec<crate::api::Participant>>(participants_json)
-        .map(|ps| ps.into_iter().map(|p| p.name).collect())
-        .unwrap_or_default()
+    crate::api::Participant::list_from_column(participants_json)
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
 }
 
 /// `names` joined as the decoder's prompt, and how many were left out because the prompt would
