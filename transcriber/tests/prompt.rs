@@ -33,13 +33,12 @@ fn no_window_is_prompted_with_text_decoded_before_it() {
         ),
     ];
     // The turns twice over with 1 s pauses: continuous speech longer than one 29 s window.
-    let mut audio = Vec::new();
-    for _ in 0..2 {
-        for (voice, text) in turns {
-            audio.extend(common::espeak16k(voice, 50, text));
-            audio.extend(std::iter::repeat_n(0.0, SR));
-        }
+    let mut round = Vec::new();
+    for (voice, text) in turns {
+        round.extend(common::espeak16k(voice, 50, text));
+        round.extend(std::iter::repeat_n(0.0, SR));
     }
+    let audio = round.repeat(2);
     assert!(
         audio.len() > 35 * SR,
         "{} s is one window",
