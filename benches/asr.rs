@@ -464,7 +464,7 @@ fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
             if !wanted(&format!("{}.wav", hearing::hearing_id(&script, revoicing))) {
                 continue;
             }
-            let made = hearing::synthesise(&script, work, revoicing)?;
+            let made = hearing::synthesise(&script, work, revoicing, false)?;
             clips.push(Clip {
                 name: file_name(&made.audio),
                 english_hearing: made.language == "en",

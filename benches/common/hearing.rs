@@ -17,8 +17,9 @@ pub struct Hearing {
     pub reference: PathBuf,
     pub turns: PathBuf,
     /// FLAC with one channel per role, in order of first appearance: each role's microphone, on
-    /// which the others are heard at -14 dB, as in `../shared/eval/synthetic/ID.4ch.flac`.
-    pub microphones: PathBuf,
+    /// which the others are heard at -14 dB, as in `../shared/eval/synthetic/ID.4ch.flac`. Made
+    /// only when asked for.
+    pub microphones: Option<PathBuf>,
     pub language: String,
 }
 
@@ -78,8 +79,14 @@ pub const REVOICINGS: [[(&str, u8, u16); 6]; 3] = [
 /// Speaks `script` into `out_dir` (1 s of lead silence, each turn followed by its pause) and
 /// writes the reference text, one turn a line, and the turns' times. sox runs seeded ([`sox`]),
 /// so the same script and espeak-ng give the same file. `revoicing` 0 uses the script's voices;
-/// `k` ≥ 1 uses `REVOICINGS[k - 1]`. Files are named by [`hearing_id`].
-pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Result<Hearing> {
+/// `k` ≥ 1 uses `REVOICINGS[k - 1]`. Files are named by [`hearing_id`]. With `microphones`, also
+/// the per-seat FLAC (a third of the work).
+pub fn synthesise(
+    script: &Path,
+    out_dir: &Path,
+    revoicing: usize,
+    microphones: bool,
+) -> anyhow::Result<Hearing> {
     let text = std::fs::read_to_string(script)
         .with_context(|| format!("cannot read {}", script.display()))?;
     let json: Value =
@@ -170,42 +177,9 @@ pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Re
         .args(["synth", "whitenoise", "vol", "0.003"]))?;
     let audio = out_dir.join(format!("{id}.wav"));
     run(sox().arg("-m").arg(&clean).arg(&noise).arg(&audio))?;
-
-    // Each role's track: its own turns, silence of the same length in place of the others'.
-    let silent: Vec<PathBuf> = (0..turns.len())
-        .map(|i| {
-            let quiet = part(format!("{i}-silent"));
-            run(sox().arg(&parts[i + 1]).arg(&quiet).args(["vol", "0"]))?;
-            Ok(quiet)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let tracks: Vec<PathBuf> = roles
-        .iter()
-        .map(|role| {
-            let mut pieces = vec![lead.clone()];
-            for (i, r) in turn_roles.iter().enumerate() {
-                pieces.push(if r == role { &parts[i + 1] } else { &silent[i] }.clone());
-            }
-            let track = part(format!("track-{role}"));
-            run(sox().args(&pieces).arg(&track))?;
-            Ok(track)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let mics: Vec<PathBuf> = (0..tracks.len())
-        .map(|k| {
-            let mut mix = sox();
-            mix.arg("-m");
-            for (j, track) in tracks.iter().enumerate() {
-                mix.args(["-v", if j == k { "1" } else { BLEED }])
-                    .arg(track);
-            }
-            let mic = part(format!("mic-{k}"));
-            run(mix.args(["-v", "1"]).arg(&noise).arg(&mic))?;
-            Ok(mic)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let microphones = out_dir.join(format!("{id}.mics.flac"));
-    run(sox().arg("-M").args(&mics).arg(&microphones))?;
+    let microphones = microphones
+        .then(|| seat_microphones(out_dir, &id, &parts, &roles, &turn_roles, &noise))
+        .transpose()?;
 
     let reference_path = out_dir.join(format!("{id}.txt"));
     std::fs::write(&reference_path, reference.join("\n"))?;
@@ -221,6 +195,56 @@ pub fn synthesise(script: &Path, out_dir: &Path, revoicing: usize) -> anyhow::Re
         microphones,
         language,
     })
+}
+
+/// `ID.mics.flac`: one channel per role from `parts` (the lead silence, then each turn with its
+/// pause, spoken by `turn_roles[i]`), each hearing the others at [`BLEED`], over `noise`.
+fn seat_microphones(
+    out_dir: &Path,
+    id: &str,
+    parts: &[PathBuf],
+    roles: &[String],
+    turn_roles: &[String],
+    noise: &Path,
+) -> anyhow::Result<PathBuf> {
+    let part = |name: String| out_dir.join(format!("{id}-{name}.wav"));
+    let (lead, turns) = parts.split_first().context("no lead silence")?;
+    // Each role's track: its own turns, silence of the same length in place of the others'.
+    let silent: Vec<PathBuf> = (0..turns.len())
+        .map(|i| {
+            let quiet = part(format!("{i}-silent"));
+            run(sox().arg(&turns[i]).arg(&quiet).args(["vol", "0"]))?;
+            Ok(quiet)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let tracks: Vec<PathBuf> = roles
+        .iter()
+        .map(|role| {
+            let mut pieces = vec![lead.clone()];
+            for (i, r) in turn_roles.iter().enumerate() {
+                pieces.push(if r == role { &turns[i] } else { &silent[i] }.clone());
+            }
+            let track = part(format!("track-{role}"));
+            run(sox().args(&pieces).arg(&track))?;
+            Ok(track)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mics: Vec<PathBuf> = (0..tracks.len())
+        .map(|k| {
+            let mut mix = sox();
+            mix.arg("-m");
+            for (j, track) in tracks.iter().enumerate() {
+                mix.args(["-v", if j == k { "1" } else { BLEED }])
+                    .arg(track);
+            }
+            let mic = part(format!("mic-{k}"));
+            run(mix.args(["-v", "1"]).arg(noise).arg(&mic))?;
+            Ok(mic)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let microphones = out_dir.join(format!("{id}.mics.flac"));
+    run(sox().arg("-M").args(&mics).arg(&microphones))?;
+    Ok(microphones)
 }
 
 /// How loud a microphone hears the other seats: -14 dB.
