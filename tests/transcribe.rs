@@ -432,6 +432,48 @@ fn case_vocabulary_that_nobody_says_stays_out_of_the_text() {
     assert!(wer(said, &text) <= 0.3, "{text}");
 }
 
+/// English minutes take one spelling, in the segment text and in every word: British by default,
+/// American when asked. whisper alone writes both in one transcript ("Honour" and "Honor").
+#[test]
+fn english_text_takes_one_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let said = "Your Honour, the defence asks the court to recognise that the labour contract \
+                was cancelled. The offence harmed my neighbour, Your Honour.";
+    let wav = speak(dir.path(), "s", "en-us", said);
+    let pairs = [
+        ("honour", "honor"),
+        ("defence", "defense"),
+        ("recognise", "recognize"),
+        ("labour", "labor"),
+        ("cancelled", "canceled"),
+        ("offence", "offense"),
+        ("neighbour", "neighbor"),
+    ];
+    for (style, wanted, unwanted) in [("british", 0, 1), ("american", 1, 0)] {
+        let t = transcribe_json(&wav, &["--language", "en", "--spelling", style]);
+        let text = full_text(&t).to_lowercase();
+        let words: Vec<&str> = text.split(|c: char| !c.is_alphabetic()).collect();
+        let heard = pairs
+            .iter()
+            .filter(|p| words.contains(&[p.0, p.1][wanted]))
+            .count();
+        assert!(heard >= 4, "{style}: few of the words were heard: {text}");
+        for p in pairs {
+            let other = [p.0, p.1][unwanted];
+            assert!(!words.contains(&other), "{style}: `{other}` in {text}");
+        }
+        for seg in t["segments"].as_array().unwrap() {
+            let joined: String = seg["words"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["text"].as_str().unwrap())
+                .collect();
+            assert_eq!(joined.trim(), seg["text"].as_str().unwrap());
+        }
+    }
+}
+
 #[test]
 fn subtitle_and_text_formats() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use courtscribe_models::ModelStore;
 use courtscribe_transcriber::{
-    Language, OutputFormat, PipelineOptions, TranscribeOptions, WhisperEngine,
+    Language, OutputFormat, PipelineOptions, Spelling, TranscribeOptions, WhisperEngine,
 };
 
 #[derive(Debug, clap::Args)]
@@ -31,12 +31,17 @@ pub struct Args {
     /// File of case vocabulary, one term per line (added to --prompt).
     #[arg(long)]
     vocab: Option<PathBuf>,
+    /// Spelling of English text: british (the style of Vietnam's official English: honour,
+    /// defence, recognise) or american. whisper mixes the two; the minutes take one.
+    #[arg(long, default_value = "british", value_parser = ["british", "american"])]
+    spelling: String,
     #[command(flatten)]
     diarize: courtscribe_diarization::cli::TranscribeDiarizeArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let spelling: Spelling = args.spelling.parse().map_err(anyhow::Error::msg)?;
     let prompt = build_prompt(args.prompt.as_deref(), args.vocab.as_deref())?;
     let language = match args.language.trim().to_lowercase().as_str() {
         "auto" => Language::Auto,
@@ -59,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         pipeline: PipelineOptions {
             language,
             prompt,
+            spelling,
             ..PipelineOptions::default()
         },
     };

@@ -3,14 +3,16 @@
 //! seconds from the start of the recording, per-word probability, the language.
 //!
 //! The path: mix the 16 kHz channels to mono → voice activity detection cuts long silences
-//! ([`vad`]) → whisper.cpp decodes each window, reading the words just before it unless a long
-//! pause lies between ([`whisper`], behind the [`Recognizer`] seam) → loops and stock phrases are retried or removed
-//! ([`guard`]) → word times are mapped back to the recording and kept inside speech
-//! ([`pipeline`]). Only this crate touches whisper.cpp.
+//! ([`vad`]) → whisper.cpp decodes each window with the case vocabulary as its only prompt
+//! ([`whisper`], behind the [`Recognizer`] seam) → loops and stock phrases are retried or
+//! removed ([`guard`]) → word times are mapped back to the recording and kept inside speech
+//! ([`pipeline`]) → English text takes one spelling ([`spelling`]). Only this crate touches
+//! whisper.cpp.
 
 pub mod guard;
 pub mod pipeline;
 pub mod recognizer;
+pub mod spelling;
 pub mod transcript;
 pub mod vad;
 pub mod whisper;
@@ -22,6 +24,7 @@ use courtscribe_models::InstalledModel;
 
 pub use pipeline::{Language, PipelineOptions};
 pub use recognizer::Recognizer;
+pub use spelling::Spelling;
 pub use transcript::{AudioInfo, ModelInfo, OutputFormat, Segment, Transcript, Word};
 pub use whisper::WhisperEngine;
 

@@ -6,6 +6,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::Error;
 use crate::guard;
 use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
+use crate::spelling::Spelling;
 use crate::transcript::{Segment, Word};
 use crate::vad::{self, Region, VadConfig, Window};
 
@@ -70,6 +71,8 @@ pub struct PipelineOptions {
     /// live captions, which must come quickly and are not the record: the loop is collapsed to
     /// one copy at once.
     pub retry_loops: bool,
+    /// The house style English text is written in (whisper mixes both).
+    pub spelling: Spelling,
 }
 
 impl Default for PipelineOptions {
@@ -79,6 +82,7 @@ impl Default for PipelineOptions {
             prompt: None,
             vad: VadConfig::default(),
             retry_loops: true,
+            spelling: Spelling::default(),
         }
     }
 }
@@ -131,8 +135,15 @@ pub fn recognise(
         done += window.duration_secs();
         progress(if total > 0.0 { done / total } else { 1.0 });
     }
+    let english = language == "en";
     for (id, seg) in segments.iter_mut().enumerate() {
         seg.id = id;
+        if english {
+            seg.text = opts.spelling.apply(&seg.text);
+            for word in &mut seg.words {
+                word.text = opts.spelling.apply(&word.text);
+            }
+        }
     }
     Ok(Recognised {
         language,

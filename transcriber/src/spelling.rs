@@ -1,0 +1,416 @@
+//! One spelling in English minutes. whisper writes American and British forms in the same
+//! transcript, even in the same hearing: "Your Honour" in one turn, "Your Honor" in the next,
+//! "defense" beside "neighbour" (measured on 16 English hearings: "honour" 13 times, "honor" 8).
+//! Minutes take one house style. The default is British, the style of Vietnam's official English
+//! (the "Labour Code", "defence counsel", "offence" in the translated procedure codes);
+//! `American` gives the other.
+//!
+//! Only the spelling of a word changes, never the word: the table pairs spellings of the same
+//! word and leaves out every spelling that is also a different word in the other style ("check"
+//! and "cheque", "program" and "programme", "meter" and "metre", "license" as a verb, "Gray"
+//! as a surname). Written by hand: no maintained crate carries such a table.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// The house style of English text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Spelling {
+    /// honour, defence, recognise, travelled, centre, instalment.
+    #[default]
+    British,
+    /// honor, defense, recognize, traveled, center, installment.
+    American,
+}
+
+impl std::str::FromStr for Spelling {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_lowercase().as_str() {
+            "british" | "en-gb" => Ok(Self::British),
+            "american" | "en-us" => Ok(Self::American),
+            other => Err(format!(
+                "unknown spelling `{other}` (use british or american)"
+            )),
+        }
+    }
+}
+
+impl Spelling {
+    /// `text` with every listed word in this style; case, punctuation and all other words kept.
+    pub fn apply(self, text: &str) -> String {
+        let table = match self {
+            Self::British => &TABLES.to_british,
+            Self::American => &TABLES.to_american,
+        };
+        let mut out = String::with_capacity(text.len() + 4);
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            match table.get(word.to_lowercase().as_str()) {
+                Some(respelt) => out.push_str(&same_case(word, respelt)),
+                None => out.push_str(word),
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_alphabetic() {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+}
+
+/// `respelt` (lower case) in the case of `original`: "HONOR" → "HONOUR", "Honor" → "Honour".
+fn same_case(original: &str, respelt: &str) -> String {
+    let mut chars = original.chars();
+    let first_upper = chars.next().is_some_and(char::is_uppercase);
+    if first_upper && original.chars().count() > 1 && original.chars().all(char::is_uppercase) {
+        respelt.to_uppercase()
+    } else if first_upper {
+        let mut r = respelt.chars();
+        r.next()
+            .map(|f| f.to_uppercase().chain(r).collect())
+            .unwrap_or_default()
+    } else {
+        respelt.to_string()
+    }
+}
+
+struct Tables {
+    to_british: HashMap<String, String>,
+    to_american: HashMap<String, String>,
+}
+
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    let mut to_british = HashMap::new();
+    let mut to_american = HashMap::new();
+    for (british, american) in pairs() {
+        to_american.insert(british.clone(), american.clone());
+        to_british.insert(american, british);
+    }
+    Tables {
+        to_british,
+        to_american,
+    }
+});
+
+/// Stems spelt -our in British, -or in American. Left out: "humor" ("humoral" is a medical
+/// word in both), "rigor" ("rigor mortis" in both), "arbor" (Ann Arbor), "glamour" (both), and
+/// the -ous forms ("rigorous", "humorous"), which have no u in either.
+const OUR_STEMS: &[&str] = &[
+    "ardo", "armo", "behavio", "cando", "clamo", "colo", "endeavo", "favo", "flavo", "harbo",
+    "hono", "labo", "neighbo", "odo", "parlo", "ranco", "rumo", "savo", "splendo", "tumo", "valo",
+    "vapo", "vigo",
+];
+const OUR_ENDINGS: &[&str] = &[
+    "", "s", "ed", "ing", "able", "ably", "al", "ally", "er", "ers", "ite", "ites", "ful", "less",
+    "hood", "hoods", "ly",
+];
+
+/// Stems of verbs spelt -ise in British, -ize in American. Only stems whose -ise form is not
+/// another word; verbs that are -ise in both ("supervise", "advise", "exercise") need no entry.
+const ISE_STEMS: &[&str] = &[
+    "agon",
+    "antagon",
+    "apolog",
+    "author",
+    "bapt",
+    "capital",
+    "categor",
+    "central",
+    "character",
+    "civil",
+    "computer",
+    "critic",
+    "crystall",
+    "digit",
+    "emphas",
+    "energ",
+    "equal",
+    "familiar",
+    "fantas",
+    "final",
+    "formal",
+    "general",
+    "global",
+    "harmon",
+    "hospital",
+    "hypothes",
+    "ideal",
+    "immun",
+    "industrial",
+    "internal",
+    "item",
+    "jeopard",
+    "legal",
+    "legitim",
+    "liberal",
+    "local",
+    "marginal",
+    "material",
+    "maxim",
+    "memor",
+    "mesmer",
+    "minim",
+    "mobil",
+    "modern",
+    "monopol",
+    "moral",
+    "national",
+    "natural",
+    "neutral",
+    "normal",
+    "optim",
+    "organ",
+    "patron",
+    "penal",
+    "personal",
+    "plagiar",
+    "polar",
+    "popular",
+    "priorit",
+    "privat",
+    "public",
+    "radical",
+    "random",
+    "rational",
+    "real",
+    "recogn",
+    "regular",
+    "revolution",
+    "sanit",
+    "scrutin",
+    "sensit",
+    "serial",
+    "social",
+    "special",
+    "stabil",
+    "standard",
+    "steril",
+    "subsid",
+    "summar",
+    "symbol",
+    "sympath",
+    "synchron",
+    "terror",
+    "trivial",
+    "util",
+    "vandal",
+    "victim",
+    "visual",
+    "vocal",
+];
+const ISE_ENDINGS: &[(&str, &str)] = &[
+    ("ise", "ize"),
+    ("ises", "izes"),
+    ("ised", "ized"),
+    ("ising", "izing"),
+    ("isation", "ization"),
+    ("isations", "izations"),
+    ("iser", "izer"),
+    ("isers", "izers"),
+];
+
+/// -yse (British) and -yze (American).
+const YSE_STEMS: &[&str] = &["anal", "catal", "dial", "electrol", "paral"];
+const YSE_ENDINGS: &[(&str, &str)] = &[
+    ("yse", "yze"),
+    ("yses", "yzes"),
+    ("ysed", "yzed"),
+    ("ysing", "yzing"),
+    ("yser", "yzer"),
+    ("ysers", "yzers"),
+];
+
+/// -re (British) and -er (American). Left out: "metre", which is also "meter", the instrument.
+const RE_STEMS: &[&str] = &[
+    "calib", "cent", "centimet", "fib", "kilomet", "lit", "lust", "meag", "millimet", "mit", "sab",
+    "scept", "somb", "spect", "theat",
+];
+const RE_ENDINGS: &[(&str, &str)] = &[
+    ("re", "er"),
+    ("res", "ers"),
+    ("red", "ered"),
+    ("ring", "ering"),
+];
+
+/// Verbs ending in one l that British doubles before an ending and American does not:
+/// "travelled", "counsellor", "initialled", "libelled".
+const LL_STEMS: &[&str] = &[
+    "barrel", "bevel", "cancel", "channel", "chisel", "counsel", "dial", "duel", "enamel", "equal",
+    "fuel", "funnel", "gravel", "grovel", "initial", "jewel", "label", "level", "libel", "marvel",
+    "model", "panel", "parcel", "pedal", "pencil", "quarrel", "refuel", "remodel", "revel",
+    "rival", "shovel", "signal", "snorkel", "spiral", "total", "travel", "tunnel", "yodel",
+];
+const LL_ENDINGS: &[&str] = &["ed", "ing", "er", "ers", "or", "ors"];
+
+/// Single words: (British, American).
+const WORDS: &[(&str, &str)] = &[
+    ("ageing", "aging"),
+    ("aluminium", "aluminum"),
+    ("anaemia", "anemia"),
+    ("anaesthetic", "anesthetic"),
+    ("anaesthetics", "anesthetics"),
+    ("analogue", "analog"),
+    ("artefact", "artifact"),
+    ("artefacts", "artifacts"),
+    ("catalogue", "catalog"),
+    ("catalogues", "catalogs"),
+    ("cosy", "cozy"),
+    ("defence", "defense"),
+    ("defences", "defenses"),
+    ("defenceless", "defenseless"),
+    ("dialogue", "dialog"),
+    ("dialogues", "dialogs"),
+    ("diarrhoea", "diarrhea"),
+    ("distil", "distill"),
+    ("distils", "distills"),
+    ("encyclopaedia", "encyclopedia"),
+    ("enrol", "enroll"),
+    ("enrols", "enrolls"),
+    ("enrolment", "enrollment"),
+    ("enrolments", "enrollments"),
+    ("foetus", "fetus"),
+    ("fulfil", "fulfill"),
+    ("fulfils", "fulfills"),
+    ("fulfilment", "fulfillment"),
+    ("haemorrhage", "hemorrhage"),
+    ("instil", "instill"),
+    ("instils", "instills"),
+    ("instalment", "installment"),
+    ("instalments", "installments"),
+    ("jewellery", "jewelry"),
+    ("leukaemia", "leukemia"),
+    ("manoeuvre", "maneuver"),
+    ("manoeuvres", "maneuvers"),
+    ("manoeuvred", "maneuvered"),
+    ("manoeuvring", "maneuvering"),
+    ("marvellous", "marvelous"),
+    ("mould", "mold"),
+    ("moulds", "molds"),
+    ("mouldy", "moldy"),
+    ("moustache", "mustache"),
+    ("oestrogen", "estrogen"),
+    ("offence", "offense"),
+    ("offences", "offenses"),
+    ("orthopaedic", "orthopedic"),
+    ("paediatric", "pediatric"),
+    ("paediatrician", "pediatrician"),
+    ("plough", "plow"),
+    ("pretence", "pretense"),
+    ("pyjamas", "pajamas"),
+    ("sceptic", "skeptic"),
+    ("sceptical", "skeptical"),
+    ("skilful", "skillful"),
+    ("skilfully", "skillfully"),
+    ("smoulder", "smolder"),
+    ("sulphur", "sulfur"),
+    ("wilful", "willful"),
+    ("wilfully", "willfully"),
+];
+
+/// Every (British, American) pair, in lower case.
+fn pairs() -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = WORDS
+        .iter()
+        .map(|(b, a)| (b.to_string(), a.to_string()))
+        .collect();
+    for stem in OUR_STEMS {
+        for ending in OUR_ENDINGS {
+            pairs.push((format!("{stem}ur{ending}"), format!("{stem}r{ending}")));
+        }
+    }
+    let with_endings = |stems: &[&str], endings: &[(&str, &str)], pairs: &mut Vec<_>| {
+        for stem in stems {
+            for (british, american) in endings {
+                pairs.push((format!("{stem}{british}"), format!("{stem}{american}")));
+            }
+        }
+    };
+    with_endings(ISE_STEMS, ISE_ENDINGS, &mut pairs);
+    with_endings(YSE_STEMS, YSE_ENDINGS, &mut pairs);
+    with_endings(RE_STEMS, RE_ENDINGS, &mut pairs);
+    for stem in LL_STEMS {
+        for ending in LL_ENDINGS {
+            pairs.push((format!("{stem}l{ending}"), format!("{stem}{ending}")));
+        }
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn american_forms_become_british_in_the_case_they_were_written() {
+        let text = "Your Honor, the defense recognizes that the LABOR contract was canceled.";
+        assert_eq!(
+            Spelling::British.apply(text),
+            "Your Honour, the defence recognises that the LABOUR contract was cancelled."
+        );
+    }
+
+    #[test]
+    fn british_forms_become_american() {
+        let text = "The counsellor's offence: instalments unpaid, neighbour's centre vandalised.";
+        assert_eq!(
+            Spelling::American.apply(text),
+            "The counselor's offense: installments unpaid, neighbor's center vandalized."
+        );
+    }
+
+    #[test]
+    fn each_style_leaves_its_own_spelling_alone() {
+        for text in [
+            "Your Honour, the defence has no further questions.",
+            "The witness travelled to the centre.",
+        ] {
+            assert_eq!(Spelling::British.apply(text), text);
+        }
+        let american = "Your Honor, the defense has no further questions.";
+        assert_eq!(Spelling::American.apply(american), american);
+    }
+
+    #[test]
+    fn words_that_only_look_like_a_pair_are_untouched() {
+        // Each of these is a word in both styles, or a different word in the other one.
+        let text = "Check the meter, the size, the program and the supervisor: a humorous, \
+                    rigorous Mr Gray will license the vigorous prize.";
+        assert_eq!(Spelling::British.apply(text), text);
+        assert_eq!(Spelling::American.apply(text), text);
+    }
+
+    #[test]
+    fn vietnamese_text_and_words_with_diacritics_pass_through() {
+        let text = "Bị cáo Nguyễn Văn An, labor: lao động.";
+        assert_eq!(
+            Spelling::British.apply(text),
+            "Bị cáo Nguyễn Văn An, labour: lao động."
+        );
+    }
+
+    #[test]
+    fn no_british_spelling_is_also_an_american_one() {
+        // A word in both columns would flip back and forth between the styles.
+        let pairs = pairs();
+        let american: std::collections::HashSet<&str> =
+            pairs.iter().map(|(_, a)| a.as_str()).collect();
+        for (british, _) in &pairs {
+            assert!(!american.contains(british.as_str()), "{british}");
+        }
+    }
+
+    #[test]
+    fn styles_are_parsed_by_name() {
+        assert_eq!("British".parse(), Ok(Spelling::British));
+        assert_eq!("en-US".parse(), Ok(Spelling::American));
+        assert!("canadian".parse::<Spelling>().is_err());
+    }
+}
