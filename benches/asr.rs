@@ -21,17 +21,6 @@
 //! The peer needs a Python venv with faster-whisper and the `base` weights as a CTranslate2 folder;
 //! the bench makes both under `~/.cache/courtscribe/bench` the first time, saying what it does.
 
-// Bench targets are built with cfg(test), so wer.rs's unit-test module is compiled (its tests are
-// not run without the harness) and its `use super::*` would warn.
-#[allow(unused_imports)]
-#[path = "../tests/common/wer.rs"]
-mod wer;
-
-// `Hearing::turns` (the turns' times) is for the tests' timing checks; the bench scores text.
-#[allow(dead_code)]
-#[path = "common/hearing.rs"]
-mod hearing;
-
 use std::env;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,6 +28,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
+use courtscribe_testkit::{hearing, wer};
 use serde_json::Value;
 
 /// One recording and the text spoken in it.

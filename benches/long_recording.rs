@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
+use courtscribe_testkit::speech::{sox, try_duration, try_run as run};
 
 /// Minutes between repetitions of the spoken block.
 const EVERY_MINUTES: u32 = 10;
@@ -134,36 +135,26 @@ fn make_recording(minutes: u32) -> anyhow::Result<PathBuf> {
     )?;
     // One block: the judge, then the party, on five 48 kHz channels where the judge's seat (1)
     // and the party's seat (3) hear their own speaker loudest and every mic hears the room.
-    let secs = |wav: &Path| -> anyhow::Result<f64> {
-        let out = Command::new("soxi")
-            .arg("-D")
-            .arg(wav)
-            .output()
-            .context("soxi (Debian package `sox`)")?;
-        Ok(String::from_utf8(out.stdout)?.trim().parse()?)
-    };
-    let (judge_secs, party_secs) = (secs(&judge)?, secs(&party)?);
+    let (judge_secs, party_secs) = (try_duration(&judge)?, try_duration(&party)?);
     let judge_track = dir.path().join("judge-track.wav");
-    run(Command::new("sox").arg(&judge).arg(&judge_track).args([
-        "pad",
-        "0",
-        &format!("{}", party_secs + 0.8),
-    ]))?;
+    run(sox()
+        .arg(&judge)
+        .arg(&judge_track)
+        .args(["pad", "0", &format!("{}", party_secs + 0.8)]))?;
     let party_track = dir.path().join("party-track.wav");
-    run(Command::new("sox").arg(&party).arg(&party_track).args([
-        "pad",
-        &format!("{}", judge_secs + 0.8),
-        "0",
-    ]))?;
+    run(sox()
+        .arg(&party)
+        .arg(&party_track)
+        .args(["pad", &format!("{}", judge_secs + 0.8), "0"]))?;
     let block = dir.path().join("block.wav");
-    run(Command::new("sox")
+    run(sox()
         .arg("-M")
         .arg(&judge_track)
         .arg(&party_track)
         .arg(&block)
         .args(["rate", SAMPLE_RATE, "remix", "1v0.9,2v0.2", "1v0.25,2v0.15"])
         .args(["1v0.2,2v0.9", "1v0.15,2v0.25", "1v0.3,2v0.3"]))?;
-    let block_secs = secs(&block)?;
+    let block_secs = try_duration(&block)?;
     let gap = f64::from(EVERY_MINUTES * 60) - block_secs;
     let repeats = minutes.div_ceil(EVERY_MINUTES);
     let mut args: Vec<String> = Vec::new();
@@ -171,33 +162,23 @@ fn make_recording(minutes: u32) -> anyhow::Result<PathBuf> {
         args.push(block.display().to_string());
     }
     let joined = dir.path().join("joined.wav");
-    let mut sox = Command::new("sox");
-    sox.args(&args).arg(&joined);
+    let mut join = sox();
+    join.args(&args).arg(&joined);
     // Silence after every block but the last (`pad` at each block's end position).
     let mut pad = vec!["pad".to_string()];
     for i in 1..repeats {
         pad.push(format!("{gap}@{}", block_secs * f64::from(i)));
     }
     if repeats > 1 {
-        sox.args(&pad);
+        join.args(&pad);
     }
-    run(&mut sox)?;
+    run(&mut join)?;
     let partial = dir.path().join("long.wav");
-    run(Command::new("sox")
+    run(sox()
         .arg(&joined)
         .arg(&partial)
         .args(["pad", "0", &format!("{}", f64::from(minutes * 60))])
         .args(["trim", "0", &format!("{}", minutes * 60)]))?;
     std::fs::rename(&partial, &path).or_else(|_| std::fs::copy(&partial, &path).map(|_| ()))?;
     Ok(path)
-}
-
-fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot run {cmd:?} (scripts/deps installs it)"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed");
-    }
-    Ok(())
 }

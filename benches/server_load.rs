@@ -66,6 +66,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
+use courtscribe_testkit::speech::{sox, try_run as run};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -284,7 +285,7 @@ fn synthesize(work: &Path, lang: &str) -> anyhow::Result<PathBuf> {
     };
     let mut parts = Vec::new();
     let silence = work.join("synth-silence.wav");
-    run(std::process::Command::new("sox")
+    run(sox()
         .args(["-n", "-r", "22050", "-c", "1", "-b", "16"])
         .arg(&silence)
         .args(["trim", "0", "1.2"]))?;
@@ -297,24 +298,11 @@ fn synthesize(work: &Path, lang: &str) -> anyhow::Result<PathBuf> {
         parts.push(part);
         parts.push(silence.clone());
     }
-    run(std::process::Command::new("sox")
+    run(sox()
         .args(&parts)
         .arg(&out)
         .args(["rate", "16000", "channels", "1"]))?;
     Ok(out)
-}
-
-fn run(cmd: &mut std::process::Command) -> anyhow::Result<()> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot start {cmd:?} (is it installed?)"))?;
-    ensure!(
-        out.status.success(),
-        "{cmd:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

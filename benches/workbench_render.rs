@@ -20,8 +20,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::server::Server;
-use common::speak;
 use common::ui::{chromium, node_works, playwright_dir};
+use courtscribe_testkit::speak;
 use serde_json::{Value, json};
 
 fn main() {

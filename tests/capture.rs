@@ -512,18 +512,23 @@ async fn a_five_microphone_hearing_at_4x_survives_an_outage_and_a_server_crash_i
     let voices: Vec<PathBuf> = seats
         .iter()
         .enumerate()
-        .map(|(i, (voice, text))| common::speak(d, &format!("seat{i}"), voice, text))
+        .map(|(i, (voice, text))| courtscribe_testkit::speak(d, &format!("seat{i}"), *voice, text))
         .collect();
     let quiet: Vec<PathBuf> = voices
         .iter()
         .enumerate()
         .map(|(i, v)| {
             let out = d.join(format!("seat{i}_bleed.wav"));
-            common::run(common::sox().arg(v).arg(&out).args(["vol", "0.2"]));
+            courtscribe_testkit::run(
+                courtscribe_testkit::sox()
+                    .arg(v)
+                    .arg(&out)
+                    .args(["vol", "0.2"]),
+            );
             out
         })
         .collect();
-    let gap = common::silence(d, "gap", 0.8);
+    let gap = courtscribe_testkit::silence(d, "gap", 0.8);
     // Channel c: two rounds of turns, seat c at full level and the others as bleed. Two rounds
     // (about 40 s, 10 s at 4×) leave the replay running well past the crash and the reconnect, so
     // the outage always falls inside the session even on a busy machine.
@@ -538,12 +543,17 @@ async fn a_five_microphone_hearing_at_4x_survives_an_outage_and_a_server_crash_i
                 });
                 parts.push(gap.clone());
             }
-            common::concat(d, &format!("ch{c}"), &parts)
+            courtscribe_testkit::concat(d, &format!("ch{c}"), &parts)
         })
         .collect();
     let input = d.join("room.wav");
-    common::run(common::sox().arg("-M").args(&channels).arg(&input));
-    let secs = common::duration(&input);
+    courtscribe_testkit::run(
+        courtscribe_testkit::sox()
+            .arg("-M")
+            .args(&channels)
+            .arg(&input),
+    );
+    let secs = courtscribe_testkit::duration(&input);
     assert!(secs <= 50.0, "the hearing lasts {secs} s");
     let expected = common::server::wav_pcm_sha256(&input);
 

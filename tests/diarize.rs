@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{bin, run, silence, speak, transcribe_cmd};
+use common::{bin, transcribe_cmd};
+use courtscribe_testkit::{run, silence, speak};
 use serde_json::Value;
 
 #[test]
@@ -24,25 +25,35 @@ fn two_microphones_give_two_named_speakers() {
         "en-gb+f3",
         "All parties are present, your honour.",
     );
-    let (lj, lc) = (common::duration(&judge), common::duration(&clerk));
+    let (lj, lc) = (
+        courtscribe_testkit::duration(&judge),
+        courtscribe_testkit::duration(&clerk),
+    );
     let gap = silence(d, "gap", 1.5);
     // Channel 0 (judge's mic): judge, pause, clerk at -14 dB. Channel 1 (clerk's mic): the reverse.
     let pad_judge = silence(d, "pad_judge", lj);
     let pad_clerk = silence(d, "pad_clerk", lc);
     let quiet = |name: &str, src: &std::path::Path| {
         let out = d.join(format!("{name}.wav"));
-        run(common::sox().arg(src).arg(&out).args(["vol", "0.2"]));
+        run(courtscribe_testkit::sox()
+            .arg(src)
+            .arg(&out)
+            .args(["vol", "0.2"]));
         out
     };
-    let ch0 = common::concat(
+    let ch0 = courtscribe_testkit::concat(
         d,
         "ch0",
         &[judge.clone(), gap.clone(), quiet("clerk_bleed", &clerk)],
     );
-    let ch1 = common::concat(d, "ch1", &[quiet("judge_bleed", &judge), gap, clerk]);
+    let ch1 = courtscribe_testkit::concat(d, "ch1", &[quiet("judge_bleed", &judge), gap, clerk]);
     let _ = (pad_judge, pad_clerk);
     let room = d.join("room.wav");
-    run(common::sox().args(["-M"]).arg(&ch0).arg(&ch1).arg(&room));
+    run(courtscribe_testkit::sox()
+        .args(["-M"])
+        .arg(&ch0)
+        .arg(&ch1)
+        .arg(&room));
     let profile = d.join("roles.toml");
     std::fs::write(
         &profile,
@@ -127,7 +138,7 @@ fn two_microphones_give_two_named_speakers() {
 /// most words with (one to one) before counting.
 #[test]
 fn words_of_a_mono_hearing_go_to_the_right_speaker() {
-    let Some(wav) = common::shared_eval("synthetic/en_civil_loan.wav") else {
+    let Some(wav) = courtscribe_testkit::shared_eval("synthetic/en_civil_loan.wav") else {
         return;
     };
     let turns = common::turns(&wav.with_extension("json"));

@@ -8,11 +8,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::full_text;
 use common::server::{
     Client, Server, collect_captions, next_json, send_json, strip_diacritics, wav_pcm,
     wav_pcm_sha256, ws_connect,
 };
-use common::{concat, full_text, run, silence, speak};
+use courtscribe_testkit::{concat, run, silence, speak};
 use futures_util::SinkExt as _;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -31,14 +32,21 @@ fn two_seat_hearing(d: &Path) -> PathBuf {
         "en-gb+f3",
         "All parties are present, your honour. The prosecutor is ready.",
     );
-    let (lj, lc) = (common::duration(&judge), common::duration(&clerk));
+    let (lj, lc) = (
+        courtscribe_testkit::duration(&judge),
+        courtscribe_testkit::duration(&clerk),
+    );
     let gap = silence(d, "gap", 1.0);
     let quiet_j = silence(d, "quiet_j", lj);
     let quiet_c = silence(d, "quiet_c", lc);
     let left = concat(d, "left", &[judge, gap.clone(), quiet_c]);
     let right = concat(d, "right", &[quiet_j, gap, clerk]);
     let out = d.join("hearing.wav");
-    run(common::sox().arg("-M").arg(&left).arg(&right).arg(&out));
+    run(courtscribe_testkit::sox()
+        .arg("-M")
+        .arg(&left)
+        .arg(&right)
+        .arg(&out));
     out
 }
 
@@ -84,7 +92,7 @@ async fn an_upload_becomes_a_diarized_transcript_in_the_case_record() {
     );
     assert_eq!(r["pcm_sha256"], expected_pcm.as_str());
     assert!(
-        (r["duration"].as_f64().unwrap() - common::duration(&wav)).abs() < 0.01,
+        (r["duration"].as_f64().unwrap() - courtscribe_testkit::duration(&wav)).abs() < 0.01,
         "{r}"
     );
 
@@ -222,7 +230,7 @@ async fn the_participants_names_are_spelled_as_the_hearing_lists_them() {
 async fn every_endpoint_answers_every_role_as_documented() {
     let dir = tempfile::tempdir().unwrap();
     let tone = dir.path().join("tone.wav");
-    run(common::sox()
+    run(courtscribe_testkit::sox()
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(&tone)
         .args(["synth", "0.5", "sine", "440"]));
@@ -783,7 +791,7 @@ async fn kill_9_during_a_job_then_restart_completes_once_and_tampering_is_detect
         "{t}"
     );
     assert!(
-        t["audio"]["duration"].as_f64().unwrap() < common::duration(&wav) + 0.01,
+        t["audio"]["duration"].as_f64().unwrap() < courtscribe_testkit::duration(&wav) + 0.01,
         "audio counted twice"
     );
     let (_, revisions) = admin

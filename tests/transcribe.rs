@@ -7,10 +7,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{
-    concat, full_text, run, shared_eval, silence, speak, transcribe_cmd, transcribe_json, wer::wer,
-    word_times,
-};
+use common::{full_text, transcribe_cmd, transcribe_json, word_times};
+use courtscribe_testkit::{concat, run, shared_eval, silence, speak, wer::wer};
 use serde_json::Value;
 
 /// Every transcript: words in order, inside their segment, segments in order, times in the audio.
@@ -68,8 +66,8 @@ fn english_hearings_accuracy_and_turn_timing() {
             audio.with_extension("json"),
         ));
     }
-    for script in &common::hearing::scripts(root).unwrap() {
-        let made = common::hearing::synthesise(script, dir.path(), 0, false).unwrap();
+    for script in &courtscribe_testkit::hearing::scripts(root).unwrap() {
+        let made = courtscribe_testkit::hearing::synthesise(script, dir.path(), 0, false).unwrap();
         hearings.push((made.audio, made.reference, made.turns));
     }
     assert!(hearings.len() >= 3, "the bench's scripts are missing");
@@ -84,7 +82,7 @@ fn english_hearings_accuracy_and_turn_timing() {
         // One hearing swings by ±4 points between builds that score alike over many (BENCHMARKS,
         // stop 16): a loose bound per hearing, the tighter one on all of them together.
         assert!(w <= 0.25, "{name}: WER {w:.3}: {}", full_text(&t));
-        let n = common::wer::normalise(&reference).len();
+        let n = courtscribe_testkit::wer::normalise(&reference).len();
         errors += w * n as f64;
         words += n;
 
@@ -203,7 +201,7 @@ fn generated_silence_between_turns_stays_empty() {
     let audio = concat(dir.path(), "hearing", &[a.clone(), gap, b]);
     let t = transcribe_json(&audio, &["--language", "en"]);
     assert_well_formed(&t);
-    let first_end = common::duration(&a);
+    let first_end = courtscribe_testkit::duration(&a);
     let (g0, g1) = (first_end, first_end + 20.0);
     let words = word_times(&t);
     assert!(
@@ -278,7 +276,7 @@ fn pure_silence_and_a_tone_give_no_segments() {
     let dir = tempfile::tempdir().unwrap();
     let quiet = silence(dir.path(), "quiet", 40.0);
     let tone = dir.path().join("tone.wav");
-    run(common::sox()
+    run(courtscribe_testkit::sox()
         .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
         .arg(&tone)
         .args(["synth", "15", "sine", "440", "vol", "0.3"]));
@@ -324,11 +322,14 @@ fn five_microphone_flac_transcribes_like_its_mono_mix() {
     let dir = tempfile::tempdir().unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/hearings/en_labour_dismissal.json");
-    let made = common::hearing::synthesise(&script, dir.path(), 0, true).unwrap();
+    let made = courtscribe_testkit::hearing::synthesise(&script, dir.path(), 0, true).unwrap();
     let reference = std::fs::read_to_string(&made.reference).unwrap();
     let microphones = made.microphones.unwrap();
     let mix = dir.path().join("mix.wav");
-    run(common::sox().arg(&microphones).args(["-c", "1"]).arg(&mix));
+    run(courtscribe_testkit::sox()
+        .arg(&microphones)
+        .args(["-c", "1"])
+        .arg(&mix));
 
     let multi = transcribe_json(&microphones, &["--language", "en"]);
     assert_eq!(multi["audio"]["channels"], 5);

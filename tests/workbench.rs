@@ -13,7 +13,7 @@ use std::process::Command;
 
 use common::server::Server;
 use common::ui::{chromium, node_works, playwright_dir};
-use common::{concat, duration, silence, speak};
+use courtscribe_testkit::{concat, duration, silence, speak};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

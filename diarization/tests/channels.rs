@@ -3,6 +3,7 @@
 mod common;
 
 use courtscribe_diarization::{Error, Mode, Options, RoomProfile, der, diarize_16k, rttm};
+use courtscribe_testkit::shared_eval;
 
 fn channel_opts(room: Option<RoomProfile>) -> Options {
     Options {
@@ -16,7 +17,7 @@ const EN_ROOM: &str = "[channels]\n0 = { role = \"THU_KY\", label = \"Thư ký p
 
 #[test]
 fn synthetic_four_mic_hearings_meet_the_der_target_and_name_roles() {
-    let Some(eval) = common::eval_dir("synthetic_four_mic_hearings") else {
+    let Some(eval) = shared_eval("") else {
         return;
     };
     for id in ["en_civil_loan", "vi_civil_loan"] {
@@ -51,7 +52,7 @@ fn synthetic_four_mic_hearings_meet_the_der_target_and_name_roles() {
 
 #[test]
 fn real_two_channel_file_has_two_people_the_longer_text_on_channel_0() {
-    let Some(eval) = common::eval_dir("real_two_channel_file") else {
+    let Some(eval) = shared_eval("") else {
         return;
     };
     let audio =
@@ -76,7 +77,7 @@ fn real_two_channel_file_has_two_people_the_longer_text_on_channel_0() {
 
 #[test]
 fn stereo_copies_are_one_channel() {
-    let Some(eval) = common::eval_dir("stereo_copies") else {
+    let Some(eval) = shared_eval("") else {
         return;
     };
     let audio = courtscribe_audio::decode_file(&eval.join("real/jfk.flac")).expect("decodes");
@@ -93,26 +94,20 @@ fn stereo_copies_are_one_channel() {
 
 #[test]
 fn espeak_room_with_bleed_and_overtalk() {
-    let t = "espeak_room_with_bleed_and_overtalk";
-    let (Some(a), Some(b), Some(c)) = (
-        common::speak(
-            t,
+    let (a, b, c) = (
+        common::clip(
             "en-us+m3",
             "The court is now in session. Please be seated and remain silent.",
         ),
-        common::speak(
-            t,
+        common::clip(
             "en-gb+f2",
             "Your honour, the plaintiff is present and ready to proceed today.",
         ),
-        common::speak(
-            t,
+        common::clip(
             "en-us+m7",
             "I object, the defendant was never served with these papers.",
         ),
-    ) else {
-        return;
-    };
+    );
     let la = a.len() as f64 / 16_000.0;
     let lb = b.len() as f64 / 16_000.0;
     // Seat 2 talks over the end of seat 1's turn (overtalk).
@@ -134,17 +129,10 @@ fn espeak_room_with_bleed_and_overtalk() {
 
 #[test]
 fn one_speaker_stays_one_speaker() {
-    let t = "one_speaker_stays_one_speaker";
-    let (Some(a), Some(b)) = (
-        common::speak(
-            t,
-            "en-us+m3",
-            "Call the first witness to the stand, please.",
-        ),
-        common::speak(t, "en-us+m3", "Thank you. You may step down now."),
-    ) else {
-        return;
-    };
+    let (a, b) = (
+        common::clip("en-us+m3", "Call the first witness to the stand, please."),
+        common::clip("en-us+m3", "Thank you. You may step down now."),
+    );
     let turns: Vec<(usize, &[f32], f64)> = vec![(1, &a, 0.5), (1, &b, 6.0)];
     let chans = common::room(4, &turns, -10.0, 11.0);
     let d = diarize_16k(&chans, &channel_opts(None)).expect("diarizes");

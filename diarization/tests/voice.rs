@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use courtscribe_diarization::{
     Diarization, Mode, Options, der, diarize_16k, home_dir, install, known, rttm,
 };
+use courtscribe_testkit::{Voice, shared_eval};
 
 /// A private home holding a copy of the installed model (so enrolled test voices never touch the
 /// user's), or `None` with a SKIPPED line.
@@ -55,7 +56,7 @@ fn diarize_scored(eval: &Path, home: &Path, stem: &str) -> (Diarization, der::De
 
 #[test]
 fn english_hearing_mono_mix_finds_four_speakers() {
-    let Some(eval) = common::eval_dir("english_hearing_mono_mix") else {
+    let Some(eval) = shared_eval("") else {
         return;
     };
     let Some((_t, home)) = model_home("english_hearing_mono_mix") else {
@@ -68,7 +69,7 @@ fn english_hearing_mono_mix_finds_four_speakers() {
 
 #[test]
 fn vietnamese_hearing_with_alike_voices_finds_four_speakers() {
-    let Some(eval) = common::eval_dir("vietnamese_hearing_alike_voices") else {
+    let Some(eval) = shared_eval("") else {
         return;
     };
     let Some((_t, home)) = model_home("vietnamese_hearing_alike_voices") else {
@@ -82,7 +83,7 @@ fn vietnamese_hearing_with_alike_voices_finds_four_speakers() {
 
 #[test]
 fn one_real_speaker_stays_one_speaker() {
-    let Some(eval) = common::eval_dir("one_real_speaker") else {
+    let Some(eval) = shared_eval("") else {
         return;
     };
     let Some((_t, home)) = model_home("one_real_speaker") else {
@@ -97,7 +98,7 @@ fn one_real_speaker_stays_one_speaker() {
 
 #[test]
 fn real_two_speaker_sample() {
-    let Some(eval) = common::eval_dir("real_two_speaker_sample") else {
+    let Some(eval) = shared_eval("") else {
         return;
     };
     let Some((_t, home)) = model_home("real_two_speaker_sample") else {
@@ -120,34 +121,24 @@ fn espeak_voices_one_stays_one_two_are_two_and_known_voice_is_named() {
     let Some((_tmp, home)) = model_home(t) else {
         return;
     };
-    let (Some(a1), Some(a2), Some(b1), Some(a_enrol)) = (
-        common::speak_pitched(
-            t,
-            "en-us+m3",
-            35,
+    let (a1, a2, b1, a_enrol) = (
+        common::clip(
+            Voice::new("en-us+m3").pitch(35),
             "The hearing will now resume. The clerk will read the charges against the defendant.",
         ),
-        common::speak_pitched(
-            t,
-            "en-us+m3",
-            35,
+        common::clip(
+            Voice::new("en-us+m3").pitch(35),
             "Thank you. The court has heard both parties and will now consider the evidence presented.",
         ),
-        common::speak_pitched(
-            t,
-            "en-us+f4",
-            70,
+        common::clip(
+            Voice::new("en-us+f4").pitch(70),
             "Your honour, my client wishes to make a statement about the loan and the repayment schedule.",
         ),
-        common::speak_pitched(
-            t,
-            "en-us+m3",
-            35,
+        common::clip(
+            Voice::new("en-us+m3").pitch(35),
             "Good morning everyone. I am the presiding judge of this court and I will read the rules.",
         ),
-    ) else {
-        return;
-    };
+    );
     // One voice, two turns: one speaker.
     let mut one = Vec::new();
     common::place(&mut one, &a1, 0.5, 0.5);

@@ -1,14 +1,14 @@
 //! End to end: the converted tiny.en (f16 and q8_0) loads in whisper.cpp (via whisper-rs)
 //! and transcribes speech synthesised with espeak-ng. Skips, with a visible message, when the
-//! registry package or espeak-ng/sox are unavailable.
+//! registry package is unavailable.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use courtscribe_models::{ModelStore, Quantisation};
+use courtscribe_testkit::speak_samples;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
 /// espeak-ng's voice is robotic and tiny.en is small: faster-whisper running the original
@@ -16,47 +16,6 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 /// asks for most words, not all.
 const SENTENCE: &str = "The hearing is adjourned until tomorrow morning. \
                         Please state your full name and address for the court.";
-
-/// 16 kHz mono f32 samples of `text`, or `None` when the tools are missing.
-fn speak(text: &str, dir: &Path) -> Option<Vec<f32>> {
-    let wav = dir.join("speech.wav");
-    let raw = dir.join("speech.f32");
-    let ok = Command::new("espeak-ng")
-        .args(["-s", "150", "-w"])
-        .arg(&wav)
-        .arg(text)
-        .status()
-        .is_ok_and(|s| s.success())
-        && Command::new("sox")
-            .arg("-R")
-            .arg(&wav)
-            .args([
-                "-r",
-                "16000",
-                "-c",
-                "1",
-                "-e",
-                "floating-point",
-                "-b",
-                "32",
-                "-t",
-                "raw",
-            ])
-            .arg(&raw)
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: espeak-ng and sox are needed to synthesise test speech");
-        return None;
-    }
-    let bytes = std::fs::read(&raw).unwrap();
-    Some(
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-    )
-}
 
 fn transcribe(model: &Path, samples: &[f32]) -> String {
     let ctx = WhisperContext::new_with_params(
@@ -104,9 +63,7 @@ fn converted_tiny_en_transcribes_speech() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let Some(samples) = speak(SENTENCE, dir.path()) else {
-        return;
-    };
+    let samples = speak_samples("en", SENTENCE);
     let f16 = store.resolve("tiny.en").unwrap();
     let t = std::time::Instant::now();
     let text = transcribe(&f16.path, &samples);

@@ -2,38 +2,18 @@
 //! and fixtures generated at test time with espeak-ng and sox.
 #![allow(dead_code, clippy::unwrap_used)]
 
-#[path = "../../benches/common/hearing.rs"]
-pub mod hearing;
 pub mod server;
 pub mod ui;
-pub mod wer;
 
-pub use hearing::sox;
+use std::path::Path;
+use std::process::Command;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use courtscribe_testkit::run;
 
 use serde_json::Value;
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_courtscribe"))
-}
-
-/// `../shared/eval/REL` when the shared evaluation data is beside the repo; otherwise prints a
-/// visible skip message and returns `None`.
-pub fn shared_eval(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/eval")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (../shared/eval is not beside this checkout)",
-            path.display()
-        );
-        None
-    }
 }
 
 /// `courtscribe transcribe` with one decoding thread. ggml's worker threads spin at barriers, so
@@ -86,52 +66,6 @@ pub fn word_times(t: &Value) -> Vec<(f64, f64, String)> {
             )
         })
         .collect()
-}
-
-pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Speaks `text` with espeak-ng voice `voice` into a 16 kHz mono WAV.
-pub fn speak(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
-    let raw = dir.join(format!("{name}.raw.wav"));
-    let out = dir.join(format!("{name}.wav"));
-    run(Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "150", "-w"])
-        .arg(&raw)
-        .arg(text));
-    run(sox()
-        .arg(&raw)
-        .args(["-r", "16000", "-c", "1", "-b", "16"])
-        .arg(&out));
-    out
-}
-
-/// `secs` of silence (with a faint noise floor, as a real room has) as a 16 kHz mono WAV.
-pub fn silence(dir: &Path, name: &str, secs: f64) -> PathBuf {
-    let out = dir.join(format!("{name}.wav"));
-    run(sox()
-        .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
-        .arg(&out)
-        .args(["synth", &secs.to_string(), "whitenoise", "vol", "0.002"]));
-    out
-}
-
-pub fn concat(dir: &Path, name: &str, parts: &[PathBuf]) -> PathBuf {
-    let out = dir.join(format!("{name}.wav"));
-    run(sox().args(parts).arg(&out));
-    out
-}
-
-pub fn duration(path: &Path) -> f64 {
-    let out = run(Command::new("soxi").arg("-D").arg(path));
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 /// A turn of a synthetic hearing's reference (`../shared/eval/synthetic/ID.json`).

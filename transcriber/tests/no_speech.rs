@@ -5,6 +5,7 @@
 
 mod common;
 
+use courtscribe_testkit::{Voice, speak_samples};
 use courtscribe_transcriber::recognizer::{DecodeRequest, RawSegment};
 use courtscribe_transcriber::{PipelineOptions, Recognizer, pipeline};
 use rand::rngs::StdRng;
@@ -46,9 +47,8 @@ fn no_speech_probability_tells_speech_from_noise() {
 
     let said = no_speech_probs(
         &mut recognizer,
-        &common::espeak16k(
+        &speak_samples(
             "en",
-            50,
             "The court is in session. The clerk will read the charges.",
         ),
     );
@@ -110,7 +110,7 @@ fn vietnamese_court_speech_is_not_taken_for_silence() {
         ),
     ];
     for (voice, pitch, text) in said {
-        let audio = common::espeak16k(voice, pitch, text);
+        let audio = speak_samples(Voice::new(voice).pitch(pitch), text);
         let out = pipeline::recognise(&mut recognizer, &audio, &opts, &mut |_| {}).unwrap();
         let heard: Vec<&str> = out.segments.iter().map(|s| s.text.as_str()).collect();
         let words: usize = heard.iter().map(|t| t.split_whitespace().count()).sum();

@@ -8,6 +8,7 @@
 mod common;
 
 use common::Recording;
+use courtscribe_testkit::speak_samples;
 use courtscribe_transcriber::{Language, PipelineOptions, pipeline};
 
 const SR: usize = 16_000;
@@ -35,7 +36,7 @@ fn no_window_is_prompted_with_text_decoded_before_it() {
     // The turns twice over with 1 s pauses: continuous speech longer than one 29 s window.
     let mut round = Vec::new();
     for (voice, text) in turns {
-        round.extend(common::espeak16k(voice, 50, text));
+        round.extend(speak_samples(voice, text));
         round.extend(std::iter::repeat_n(0.0, SR));
     }
     let audio = round.repeat(2);

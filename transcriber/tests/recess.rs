@@ -9,20 +9,19 @@
 mod common;
 
 use common::Recording;
+use courtscribe_testkit::speak_samples;
 use courtscribe_transcriber::{Language, PipelineOptions, pipeline};
 
 const SR: usize = 16_000;
 
 #[test]
 fn a_formula_said_again_after_each_recess_is_transcribed_every_time() {
-    let judge = common::espeak16k(
+    let judge = speak_samples(
         "en-gb",
-        50,
         "The court is now in session. Does the defendant agree with the plaintiff's claim?",
     );
-    let party = common::espeak16k(
+    let party = speak_samples(
         "en-us+m3",
-        50,
         "Your honour, I borrowed the money in March and I have already repaid forty million dong.",
     );
     // Two blocks (judge, 1 s, party), 12 s of silence after each: with the recess cut out, short

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{mono16k, shared_eval};
+use common::mono16k;
+use courtscribe_testkit::shared_eval;
 use courtscribe_transcriber::{Language, PipelineOptions, WhisperEngine, pipeline};
 
 #[test]

@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{mono16k, shared_eval};
+use common::mono16k;
+use courtscribe_testkit::shared_eval;
 use courtscribe_transcriber::vad::{self, VadConfig};
 
 #[test]

@@ -1,53 +1,13 @@
-//! Shared test helpers: the eval folder, espeak-ng fixtures, reference turns.
+//! Shared test helpers: espeak-ng clips placed in a room of microphones, reference turns.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use courtscribe_diarization::Turn;
+use courtscribe_testkit::{Voice, speak_samples};
 
-/// `../shared/eval` next to the repository, or `None` with a visible SKIPPED line.
-pub fn eval_dir(test: &str) -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("SKIPPED: {test}: ../shared/eval is absent");
-        None
-    }
-}
-
-/// 16 kHz mono speech of `text` in espeak-ng voice `voice` (e.g. "en-us+m3"), or `None` (with a
-/// SKIPPED line) when espeak-ng/sox are not installed.
-pub fn speak(test: &str, voice: &str, text: &str) -> Option<Vec<f32>> {
-    speak_pitched(test, voice, 50, text)
-}
-
-/// [`speak`] with an espeak pitch (0–99).
-pub fn speak_pitched(test: &str, voice: &str, pitch: u32, text: &str) -> Option<Vec<f32>> {
-    let dir = tempfile::tempdir().ok()?;
-    let raw = dir.path().join("raw.wav");
-    let wav = dir.path().join("16k.wav");
-    let ok = Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "150", "-p", &pitch.to_string(), "-w"])
-        .arg(&raw)
-        .arg(text)
-        .status()
-        .is_ok_and(|s| s.success())
-        && Command::new("sox")
-            .arg("-R")
-            .arg(&raw)
-            .args(["-r", "16000", "-c", "1", "-b", "16"])
-            .arg(&wav)
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: {test}: espeak-ng and sox are needed to make fixtures");
-        return None;
-    }
-    let a = courtscribe_audio::decode_file(&wav).ok()?;
-    let mut x = a.channels.into_iter().next()?;
-    // Trim espeak's own leading/trailing silence so the placed turns are the reference.
+/// `text` spoken by espeak-ng as 16 kHz mono, espeak's own leading and trailing silence trimmed
+/// so a clip placed at a time is the reference turn.
+pub fn clip<'a>(voice: impl Into<Voice<'a>>, text: &str) -> Vec<f32> {
+    let mut x = speak_samples(voice, text);
     let first = x.iter().position(|v| v.abs() > 0.01).unwrap_or(0);
     let last = x
         .iter()
@@ -55,7 +15,7 @@ pub fn speak_pitched(test: &str, voice: &str, pitch: u32, text: &str) -> Option<
         .map_or(x.len(), |p| p + 1);
     x.truncate(last);
     x.drain(..first);
-    Some(x)
+    x
 }
 
 /// Adds `clip` into `track` at `at_secs`.

@@ -1,27 +1,10 @@
 //! Helpers shared by the transcriber's integration tests (each test binary uses some of them).
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use courtscribe_transcriber::recognizer::{DecodeRequest, RawSegment};
 use courtscribe_transcriber::{Error, Recognizer};
-
-/// A recording of `../shared/eval`, or `None` with a SKIPPED line when it is not beside this
-/// checkout.
-pub fn shared_eval(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/eval")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (../shared/eval is not beside this checkout)",
-            path.display()
-        );
-        None
-    }
-}
 
 /// The default model, installed (`scripts/test` installs it).
 pub fn default_model() -> courtscribe_models::InstalledModel {
@@ -44,21 +27,6 @@ pub fn mono16k(path: &Path) -> Vec<f32> {
         .unwrap()
         .mono()
         .into_owned()
-}
-
-/// `text` spoken by espeak-ng with `voice` (`en`, `vi`, `vi-vn-x-south`, ...) at `pitch` (0-99)
-/// as 16 kHz mono; panics with the reason when espeak-ng is missing (`scripts/deps` installs it).
-pub fn espeak16k(voice: &str, pitch: u8, text: &str) -> Vec<f32> {
-    // A file, not --stdout: espeak-ng's streamed WAV header declares no real length.
-    let wav = tempfile::Builder::new().suffix(".wav").tempfile().unwrap();
-    let status = std::process::Command::new("espeak-ng")
-        .args(["-v", voice, "-p", &pitch.to_string(), "-w"])
-        .arg(wav.path())
-        .arg(text)
-        .status()
-        .expect("espeak-ng is installed (scripts/deps)");
-    assert!(status.success(), "espeak-ng failed");
-    mono16k(wav.path())
 }
 
 /// The real recogniser, recording the prompt of every decode the pipeline asks of it.

@@ -2,11 +2,11 @@
 //! `../shared/eval/scripts` (`voices` per role, `turns` of role, text and the pause after it),
 //! so a benchmark measures more hearings than the eval set holds, and runs without it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+use crate::speech::{Voice, sox, try_duration, try_run, try_speak};
 
 /// A synthesised hearing: 16 kHz mono WAV with a light noise floor, its reference text, and its
 /// turns with their times in `turns` (`{"turns": [{role, start, end, text}]}`, as
@@ -77,7 +77,7 @@ pub const REVOICINGS: [[(&str, u8, u16); 6]; 3] = [
 ];
 
 /// Speaks `script` into `out_dir` (1 s of lead silence, each turn followed by its pause) and
-/// writes the reference text, one turn a line, and the turns' times. sox runs seeded ([`sox`]),
+/// writes the reference text, one turn a line, and the turns' times. sox runs seeded ([`sox`](crate::sox)),
 /// so the same script and espeak-ng give the same file. `revoicing` 0 uses the script's voices;
 /// `k` ≥ 1 uses `REVOICINGS[k - 1]`. Files are named by [`hearing_id`]. With `microphones`, also
 /// the per-seat FLAC (a third of the work).
@@ -113,10 +113,12 @@ pub fn synthesise(
 
     let part = |name: String| out_dir.join(format!("{id}-{name}.wav"));
     let lead = part("lead".into());
-    run(sox()
-        .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
-        .arg(&lead)
-        .args(["trim", "0", &LEAD_SECS.to_string()]))?;
+    try_run(
+        sox()
+            .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+            .arg(&lead)
+            .args(["trim", "0", &LEAD_SECS.to_string()]),
+    )?;
     let mut parts = vec![lead.clone()];
     let mut roles: Vec<String> = Vec::new();
     let mut turn_roles = Vec::new();
@@ -129,37 +131,38 @@ pub fn synthesise(
         if !roles.contains(&role) {
             roles.push(role.clone());
         }
-        let (name, pitch, speed) = match other_voices {
+        let voice = match other_voices {
             None => {
                 let voice = &json["voices"][&role];
-                let number =
-                    |key: &str| voice[key].as_u64().map_or(String::new(), |n| n.to_string());
-                (field(voice, "voice")?, number("pitch"), number("speed"))
+                let name = voice["voice"]
+                    .as_str()
+                    .with_context(|| format!("{}: no voice for {role}", script.display()))?;
+                let number = |key: &str| voice[key].as_u64();
+                let mut v = Voice::new(name);
+                v.pitch = number("pitch")
+                    .and_then(|n| n.try_into().ok())
+                    .unwrap_or(v.pitch);
+                v.speed = number("speed")
+                    .and_then(|n| n.try_into().ok())
+                    .unwrap_or(v.speed);
+                v
             }
             Some(voices) => {
                 let k = roles.iter().position(|r| *r == role).unwrap_or(0);
                 let (name, pitch, speed) = voices[k % voices.len()];
-                (name.to_string(), pitch.to_string(), speed.to_string())
+                Voice { name, pitch, speed }
             }
         };
-        let raw = part(format!("{i}-raw"));
-        run(Command::new("espeak-ng")
-            .args(["-v", &name, "-p", &pitch])
-            .args(["-s", &speed, "-w"])
-            .arg(&raw)
-            .arg(&said))?;
-        let spoken = part(format!("{i}-16k"));
-        run(sox()
-            .arg(&raw)
-            .args(["-r", "16000", "-c", "1", "-b", "16"])
-            .arg(&spoken))?;
+        let spoken = try_speak(out_dir, &format!("{id}-{i}-16k"), voice, &said)?;
         let pause = turn["pause"].as_f64().unwrap_or(1.0);
         let padded = part(i.to_string());
-        run(sox()
-            .arg(&spoken)
-            .arg(&padded)
-            .args(["pad", "0", &pause.to_string()]))?;
-        let secs = duration(&spoken)?;
+        try_run(
+            sox()
+                .arg(&spoken)
+                .arg(&padded)
+                .args(["pad", "0", &pause.to_string()]),
+        )?;
+        let secs = try_duration(&spoken)?;
         timed.push(serde_json::json!({
             "role": role, "start": at, "end": at + secs, "text": said,
         }));
@@ -169,14 +172,16 @@ pub fn synthesise(
         reference.push(said);
     }
     let clean = part("clean".into());
-    run(sox().args(&parts).arg(&clean))?;
+    try_run(sox().args(&parts).arg(&clean))?;
     let noise = part("noise".into());
-    run(sox()
-        .arg(&clean)
-        .arg(&noise)
-        .args(["synth", "whitenoise", "vol", "0.003"]))?;
+    try_run(
+        sox()
+            .arg(&clean)
+            .arg(&noise)
+            .args(["synth", "whitenoise", "vol", "0.003"]),
+    )?;
     let audio = out_dir.join(format!("{id}.wav"));
-    run(sox().arg("-m").arg(&clean).arg(&noise).arg(&audio))?;
+    try_run(sox().arg("-m").arg(&clean).arg(&noise).arg(&audio))?;
     let microphones = microphones
         .then(|| seat_microphones(out_dir, &id, &parts, &roles, &turn_roles, &noise))
         .transpose()?;
@@ -213,7 +218,7 @@ fn seat_microphones(
     let silent: Vec<PathBuf> = (0..turns.len())
         .map(|i| {
             let quiet = part(format!("{i}-silent"));
-            run(sox().arg(&turns[i]).arg(&quiet).args(["vol", "0"]))?;
+            try_run(sox().arg(&turns[i]).arg(&quiet).args(["vol", "0"]))?;
             Ok(quiet)
         })
         .collect::<anyhow::Result<_>>()?;
@@ -225,7 +230,7 @@ fn seat_microphones(
                 pieces.push(if r == role { &turns[i] } else { &silent[i] }.clone());
             }
             let track = part(format!("track-{role}"));
-            run(sox().args(&pieces).arg(&track))?;
+            try_run(sox().args(&pieces).arg(&track))?;
             Ok(track)
         })
         .collect::<anyhow::Result<_>>()?;
@@ -238,12 +243,12 @@ fn seat_microphones(
                     .arg(track);
             }
             let mic = part(format!("mic-{k}"));
-            run(mix.args(["-v", "1"]).arg(noise).arg(&mic))?;
+            try_run(mix.args(["-v", "1"]).arg(noise).arg(&mic))?;
             Ok(mic)
         })
         .collect::<anyhow::Result<_>>()?;
     let microphones = out_dir.join(format!("{id}.mics.flac"));
-    run(sox().arg("-M").args(&mics).arg(&microphones))?;
+    try_run(sox().arg("-M").args(&mics).arg(&microphones))?;
     Ok(microphones)
 }
 
@@ -252,34 +257,3 @@ const BLEED: &str = "0.2";
 
 /// Silence before the first turn, seconds.
 const LEAD_SECS: f64 = 1.0;
-
-/// Length of a WAV in seconds, as sox reads it.
-fn duration(wav: &Path) -> anyhow::Result<f64> {
-    let out = Command::new("soxi").arg("-D").arg(wav).output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.trim()
-        .parse()
-        .with_context(|| format!("soxi -D {}: {text:?}", wav.display()))
-}
-
-/// sox in repeatable mode: its dither (on every 16-bit write) and its noise are seeded, so the same
-/// input gives the same bytes, and a test's or bench's result does not move between runs. The
-/// tests make every fixture with it.
-pub fn sox() -> Command {
-    let mut cmd = Command::new("sox");
-    cmd.arg("-R");
-    cmd
-}
-
-fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?} (scripts/deps installs espeak-ng and sox)"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
