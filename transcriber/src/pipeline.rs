@@ -6,7 +6,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::Error;
 use crate::guard;
 use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
-use crate::spelling::Spelling;
+use crate::spelling::{self, Spelling};
 use crate::transcript::{Segment, Word};
 use crate::vad::{self, Region, VadConfig, Window};
 
@@ -135,14 +135,11 @@ pub fn recognise(
         done += window.duration_secs();
         progress(if total > 0.0 { done / total } else { 1.0 });
     }
-    let english = language == "en";
     for (id, seg) in segments.iter_mut().enumerate() {
         seg.id = id;
-        if english {
-            seg.text = opts.spelling.apply(&seg.text);
-            for word in &mut seg.words {
-                word.text = opts.spelling.apply(&word.text);
-            }
+        seg.text = spelling::house_style(&seg.text, &language, opts.spelling);
+        for word in &mut seg.words {
+            word.text = spelling::house_style(&word.text, &language, opts.spelling);
         }
     }
     Ok(Recognised {

@@ -1,4 +1,6 @@
-//! One spelling in English minutes. whisper writes American and British forms in the same
+//! One spelling in the minutes, whichever form whisper happened to write.
+//!
+//! **English.** whisper writes American and British forms in the same
 //! transcript, even in the same hearing: "Your Honour" in one turn, "Your Honor" in the next,
 //! "defense" beside "neighbour" (measured on 16 English hearings: "honour" 13 times, "honor" 8).
 //! Minutes take one house style. The default is British, the style of Vietnam's official English
@@ -9,9 +11,108 @@
 //! word and leaves out every spelling that is also a different word in the other style ("check"
 //! and "cheque", "program" and "programme", "meter" and "metre", "license" as a verb, "Gray"
 //! as a surname). Written by hand: no maintained crate carries such a table.
+//!
+//! **Vietnamese.** A syllable ending in oa, oe or uy takes its tone mark on the first vowel in
+//! the traditional placement ("Tòa án", "hòa giải", "khỏe", "thủy") and on the second in the
+//! newer one ("Toà án", "hoà giải", "khoẻ", "thuỷ"). Web text mixes the two, and so does whisper,
+//! which learnt from it; so do keyboards (Unikey has a switch for it). The court writes the
+//! traditional one — "Tòa án nhân dân tối cao" is its name — and the minutes take it
+//! throughout. The letters and the tone stay; only where the mark sits changes.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use unicode_normalization::UnicodeNormalization as _;
+
+/// `text` in the house style of `language`: English in `english`'s spelling, Vietnamese with
+/// traditional tone placement; text in any other language as it is.
+pub fn house_style(text: &str, language: &str, english: Spelling) -> String {
+    match language {
+        "en" => english.apply(text),
+        // Composed first: a combining mark is not a letter, and would split the word.
+        "vi" => map_words(&text.nfc().collect::<String>(), traditional_tone_mark),
+        _ => text.to_string(),
+    }
+}
+
+/// `text` with each run of letters replaced where `respell` returns a new form.
+fn map_words(text: &str, respell: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        match respell(word) {
+            Some(respelt) => out.push_str(&respelt),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// The five Vietnamese tone marks as combining characters: huyền, sắc, hỏi, ngã, nặng.
+const TONE_MARKS: [char; 5] = ['\u{300}', '\u{301}', '\u{309}', '\u{303}', '\u{323}'];
+
+/// A letter split into its base (with any circumflex, breve or horn) and its tone mark.
+fn split_tone(c: char) -> (char, Option<char>) {
+    let mut tone = None;
+    let base: String = std::iter::once(c)
+        .nfd()
+        .filter(|m| {
+            let is_tone = TONE_MARKS.contains(m);
+            if is_tone {
+                tone = Some(*m);
+            }
+            !is_tone
+        })
+        .nfc()
+        .collect();
+    (base.chars().next().unwrap_or(c), tone)
+}
+
+/// A syllable ending in oa, oe or uy (after anything but q: in "quý" the u belongs to the
+/// consonant) with its tone mark moved from the last vowel to the one before; `None` when
+/// nothing moves. A final consonant ("hoàn", "thuyết") or a marked vowel ("thuế") keeps the mark
+/// where both placements put it.
+fn traditional_tone_mark(word: &str) -> Option<String> {
+    let mut chars: Vec<char> = word.chars().collect();
+    let n = chars.len();
+    if n < 2 {
+        return None;
+    }
+    let before = n.checked_sub(3).map(|i| chars[i]);
+    (chars[n - 2], chars[n - 1]) = moved_tone(before, chars[n - 2], chars[n - 1])?;
+    Some(chars.into_iter().collect())
+}
+
+/// The last two letters with the tone moved to the first, when the pair is oa, oe or uy.
+fn moved_tone(before: Option<char>, first: char, last: char) -> Option<(char, char)> {
+    let ((first_base, None), (last_base, Some(tone))) = (split_tone(first), split_tone(last))
+    else {
+        return None;
+    };
+    let lower = |c: char| c.to_lowercase().next().unwrap_or(c);
+    let pair = (lower(first_base), lower(last_base));
+    let after_q = before.is_some_and(|c| lower(c) == 'q');
+    let moves = match pair {
+        ('o', 'a' | 'e') => true,
+        ('u', 'y') => !after_q,
+        _ => false,
+    };
+    if !moves {
+        return None;
+    }
+    let marked = format!("{first_base}{tone}").nfc().next()?;
+    Some((marked, last_base))
+}
 
 /// The house style of English text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,25 +145,11 @@ impl Spelling {
             Self::British => &TABLES.to_british,
             Self::American => &TABLES.to_american,
         };
-        let mut out = String::with_capacity(text.len() + 4);
-        let mut word = String::new();
-        let flush = |word: &mut String, out: &mut String| {
-            match table.get(word.to_lowercase().as_str()) {
-                Some(respelt) => out.push_str(&same_case(word, respelt)),
-                None => out.push_str(word),
-            }
-            word.clear();
-        };
-        for c in text.chars() {
-            if c.is_alphabetic() {
-                word.push(c);
-            } else {
-                flush(&mut word, &mut out);
-                out.push(c);
-            }
-        }
-        flush(&mut word, &mut out);
-        out
+        map_words(text, |word| {
+            table
+                .get(word.to_lowercase().as_str())
+                .map(|respelt| same_case(word, respelt))
+        })
     }
 }
 
@@ -405,6 +492,35 @@ mod tests {
         for (british, _) in &pairs {
             assert!(!american.contains(british.as_str()), "{british}");
         }
+    }
+
+    #[test]
+    fn vietnamese_tone_marks_sit_where_the_court_writes_them() {
+        let style = |t: &str| house_style(t, "vi", Spelling::British);
+        assert_eq!(
+            style("TOÀ ÁN nhân dân: Toà án hoà giải; bị đơn khoẻ, thuỷ, uỷ ban, loè, tuỳ, xoá."),
+            "TÒA ÁN nhân dân: Tòa án hòa giải; bị đơn khỏe, thủy, ủy ban, lòe, tùy, xóa."
+        );
+        // Already traditional, or the same in both placements: a final consonant (hoàn, thuyết,
+        // Quỳnh), a marked vowel (thuế, thuở), three vowels (ngoài, khuỷu, xoáy), qu (quý, quà).
+        let same = "Tòa án hòa giải hoàn thuyết Quỳnh thuế thuở ngoài khuỷu xoáy quý quà khuya.";
+        assert_eq!(style(same), same);
+    }
+
+    #[test]
+    fn each_language_gets_its_own_house_style_and_no_other() {
+        assert_eq!(
+            house_style("Toà, Honor", "vi", Spelling::British),
+            "Tòa, Honor"
+        );
+        assert_eq!(
+            house_style("Toà, Honor", "en", Spelling::British),
+            "Toà, Honour"
+        );
+        assert_eq!(
+            house_style("Toà, Honor", "fr", Spelling::British),
+            "Toà, Honor"
+        );
     }
 
     #[test]
