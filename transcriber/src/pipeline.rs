@@ -6,7 +6,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::Error;
 use crate::guard;
 use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
-use crate::spelling::{self, Spelling};
+use crate::spelling::{HouseStyle, Spelling};
 use crate::transcript::{Segment, Word};
 use crate::vad::{self, Region, VadConfig, Window};
 
@@ -135,11 +135,12 @@ pub fn recognise(
         done += window.duration_secs();
         progress(if total > 0.0 { done / total } else { 1.0 });
     }
+    let style = HouseStyle::new(&language, opts.spelling, opts.prompt.as_deref());
     for (id, seg) in segments.iter_mut().enumerate() {
         seg.id = id;
-        seg.text = spelling::house_style(&seg.text, &language, opts.spelling);
+        seg.text = style.apply(&seg.text);
         for word in &mut seg.words {
-            word.text = spelling::house_style(&word.text, &language, opts.spelling);
+            word.text = style.apply(&word.text);
         }
     }
     Ok(Recognised {

@@ -19,27 +19,57 @@
 //! traditional one — "Tòa án nhân dân tối cao" is its name — and the minutes take it
 //! throughout. The letters and the tone stay; only where the mark sits changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization as _;
 
-/// `text` in the house style of `language`: English in `english`'s spelling, Vietnamese with
-/// traditional tone placement; text in any other language as it is.
-pub fn house_style(text: &str, language: &str, english: Spelling) -> String {
-    match language {
-        "en" => english.apply(text),
+/// How one transcript's text is written: English in `english`'s spelling, Vietnamese with the
+/// traditional tone placement, any other language as it is; and the words of the case
+/// vocabulary exactly as given, whatever the style says — a party's name is spelt as the case
+/// file spells it ("Nguyễn Thị Thuỷ" stays "Thuỷ" when the participants list has it so).
+#[derive(Debug, Clone)]
+pub struct HouseStyle {
+    language: String,
+    english: Spelling,
+    kept: HashSet<String>,
+}
+
+impl HouseStyle {
+    pub fn new(language: &str, english: Spelling, vocabulary: Option<&str>) -> Self {
+        let mut kept = HashSet::new();
+        map_words(
+            &vocabulary.unwrap_or_default().nfc().collect::<String>(),
+            |w| {
+                kept.insert(w.to_string());
+                None
+            },
+        );
+        Self {
+            language: language.to_string(),
+            english,
+            kept,
+        }
+    }
+
+    /// `text` in this style.
+    pub fn apply(&self, text: &str) -> String {
         // Composed first: a combining mark is not a letter, and would split the word.
-        "vi" => map_words(&text.nfc().collect::<String>(), traditional_tone_mark),
-        _ => text.to_string(),
+        let text: String = text.nfc().collect();
+        let kept = |w: &str| self.kept.contains(w);
+        match self.language.as_str() {
+            "en" => map_words(&text, |w| self.english.respell(w).filter(|_| !kept(w))),
+            "vi" => map_words(&text, |w| traditional_tone_mark(w).filter(|_| !kept(w))),
+            _ => text,
+        }
     }
 }
 
 /// `text` with each run of letters replaced where `respell` returns a new form.
-fn map_words(text: &str, respell: impl Fn(&str) -> Option<String>) -> String {
+fn map_words(text: &str, mut respell: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len() + 4);
     let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
+    let mut flush = |word: &mut String, out: &mut String| {
         match respell(word) {
             Some(respelt) => out.push_str(&respelt),
             None => out.push_str(word),
@@ -141,15 +171,18 @@ impl std::str::FromStr for Spelling {
 impl Spelling {
     /// `text` with every listed word in this style; case, punctuation and all other words kept.
     pub fn apply(self, text: &str) -> String {
+        map_words(text, |word| self.respell(word))
+    }
+
+    /// `word` in this style, when that differs from how it is written.
+    fn respell(self, word: &str) -> Option<String> {
         let table = match self {
             Self::British => &TABLES.to_british,
             Self::American => &TABLES.to_american,
         };
-        map_words(text, |word| {
-            table
-                .get(word.to_lowercase().as_str())
-                .map(|respelt| same_case(word, respelt))
-        })
+        table
+            .get(word.to_lowercase().as_str())
+            .map(|respelt| same_case(word, respelt))
     }
 }
 
@@ -496,7 +529,7 @@ mod tests {
 
     #[test]
     fn vietnamese_tone_marks_sit_where_the_court_writes_them() {
-        let style = |t: &str| house_style(t, "vi", Spelling::British);
+        let style = |t: &str| HouseStyle::new("vi", Spelling::British, None).apply(t);
         assert_eq!(
             style("TOÀ ÁN nhân dân: Toà án hoà giải; bị đơn khoẻ, thuỷ, uỷ ban, loè, tuỳ, xoá."),
             "TÒA ÁN nhân dân: Tòa án hòa giải; bị đơn khỏe, thủy, ủy ban, lòe, tùy, xóa."
@@ -509,17 +542,23 @@ mod tests {
 
     #[test]
     fn each_language_gets_its_own_house_style_and_no_other() {
+        let style = |language| HouseStyle::new(language, Spelling::British, None);
+        assert_eq!(style("vi").apply("Toà, Honor"), "Tòa, Honor");
+        assert_eq!(style("en").apply("Toà, Honor"), "Toà, Honour");
+        assert_eq!(style("fr").apply("Toà, Honor"), "Toà, Honor");
+    }
+
+    #[test]
+    fn case_vocabulary_is_written_as_given() {
+        let vi = HouseStyle::new("vi", Spelling::British, Some("Nguyễn Thị Thuỷ, Lê Văn Hoà"));
         assert_eq!(
-            house_style("Toà, Honor", "vi", Spelling::British),
-            "Tòa, Honor"
+            vi.apply("Bà Nguyễn Thị Thuỷ, ông Lê Văn Hoà: hoà giải, thuỷ sản."),
+            "Bà Nguyễn Thị Thuỷ, ông Lê Văn Hoà: hòa giải, thủy sản."
         );
+        let en = HouseStyle::new("en", Spelling::British, Some("Pearl Harbor Traders"));
         assert_eq!(
-            house_style("Toà, Honor", "en", Spelling::British),
-            "Toà, Honour"
-        );
-        assert_eq!(
-            house_style("Toà, Honor", "fr", Spelling::British),
-            "Toà, Honor"
+            en.apply("Pearl Harbor Traders, Your Honor, harbor the goods."),
+            "Pearl Harbor Traders, Your Honour, harbour the goods."
         );
     }
 
