@@ -520,8 +520,7 @@ mod tests {
     fn no_british_spelling_is_also_an_american_one() {
         // A word in both columns would flip back and forth between the styles.
         let pairs = pairs();
-        let american: std::collections::HashSet<&str> =
-            pairs.iter().map(|(_, a)| a.as_str()).collect();
+        let american: HashSet<&str> = pairs.iter().map(|(_, a)| a.as_str()).collect();
         for (british, _) in &pairs {
             assert!(!american.contains(british.as_str()), "{british}");
         }
