@@ -231,7 +231,7 @@ fn generated_silence_between_turns_stays_empty() {
 /// with `COURTSCRIBE_BF16_ENCODER=0`, they are quantised to the file's q8_0 from the f16 values the
 /// file keeps for them. Either way the words must come out right.
 #[test]
-fn encoder_runs_in_bf16_where_the_cpu_has_it() {
+fn whisper_cpp_carries_its_patches_and_runs_the_encoder_in_bf16_where_the_cpu_has_it() {
     let dir = tempfile::tempdir().unwrap();
     let text = "The court is now in session. Please be seated.";
     let audio = speak(dir.path(), "a", "en-us", text);
@@ -248,11 +248,16 @@ fn encoder_runs_in_bf16_where_the_cpu_has_it() {
             .lines()
             .find(|l| l.contains("whisper.cpp build="))
             .unwrap_or_else(|| panic!("no whisper.cpp build line in the log: {log}"));
-        assert!(
-            build.contains("COURTSCRIBE_BF16_ENCODER = 1"),
-            "whisper.cpp was built without encoder-bf16.patch (a target/ from before it? \
-             `cargo clean -p whisper-rs-sys`): {build}"
-        );
+        for (marker, patch) in [
+            ("COURTSCRIBE_BF16_ENCODER = 1", "encoder-bf16.patch"),
+            ("COURTSCRIBE_LATER_PASS_CTX = 1", "later-pass-context.patch"),
+        ] {
+            assert!(
+                build.contains(marker),
+                "whisper.cpp was built without {patch} (a target/ from before it? \
+                 `cargo clean -p whisper-rs-sys`): {build}"
+            );
+        }
         assert_eq!(
             log.contains("encoder matrices converted to bf16"),
             setting.is_empty() && build.contains("AVX512_BF16 = 1"),

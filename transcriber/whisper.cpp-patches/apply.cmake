@@ -11,6 +11,10 @@
 #   encoder-bf16.patch  encoder matrices and encoder attention in bf16 on CPUs with AVX512-BF16
 #                       (BENCHMARKS.md, ASR section); its build reports
 #                       COURTSCRIBE_BF16_ENCODER = 1 in whisper_print_system_info
+#   later-pass-context.patch
+#                       whisper's later pass over the rest of a window (it stopped at a
+#                       timestamp short of the end) gets an audio context fitted to that rest,
+#                       not the caller's full one (BENCHMARKS.md, ASR section, stop 17)
 
 if(EXISTS "${CMAKE_SOURCE_DIR}/src/whisper.cpp")
   find_program(_cs_patch_exe patch REQUIRED)
