@@ -32,8 +32,8 @@ pub const LIVE_PRIORITY: i64 = 10;
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub whisper: WhisperEngine,
-    /// The same model loaded for short windows (live captions): encoder context fitted to each
-    /// window, no DTW.
+    /// The same model loaded for short windows (live captions): no DTW, word times from whisper's
+    /// token timestamps.
     pub captions: WhisperEngine,
     pub model: InstalledModel,
 }

@@ -28,9 +28,6 @@ const SAMPLES_PER_POSITION: usize = 320;
 /// 1500 itself is not a multiple, so a window that fits in 1472 positions (29.44 s) never pays
 /// for the full 1500.
 const AUDIO_CTX_TILE: usize = 32;
-/// Batch windows shorter than this (seconds) get a context fitted to their audio (see
-/// [`audio_ctx`]): a hearing's last window, a short recording.
-const FIT_BELOW_SECS: usize = 15;
 
 /// A loaded model, shareable across threads.
 #[derive(Clone)]
@@ -38,8 +35,6 @@ pub struct WhisperEngine {
     ctx: Arc<WhisperContext>,
     name: String,
     threads: usize,
-    /// Encode only as much audio context as each window needs (see [`WhisperEngine::load_for_short_windows`]).
-    fit_audio_ctx: bool,
 }
 
 impl std::fmt::Debug for WhisperEngine {
@@ -58,10 +53,10 @@ impl WhisperEngine {
         Self::load_with(model, threads, true)
     }
 
-    /// Loads a model for short windows (live captions): the encoder sees only as much audio
-    /// context as the window holds instead of a fixed 30 s, which makes a 5 s window several times
-    /// cheaper. Word times then come from whisper's token timestamps (DTW is off: it costs a second
-    /// decoder pass over the window's tokens, and a caption needs speed more than word times).
+    /// Loads a model for short windows (live captions). Word times come from whisper's token
+    /// timestamps: DTW is off, as it costs a second decoder pass over the window's tokens, and a
+    /// caption needs speed more than word times. (Every window, batch or caption, is encoded with
+    /// only as much audio context as it holds: [`audio_ctx`].)
     pub fn load_for_short_windows(model: &InstalledModel, threads: usize) -> Result<Self, Error> {
         Self::load_with(model, threads, false)
     }
@@ -99,7 +94,6 @@ impl WhisperEngine {
             ctx: Arc::new(ctx),
             name: model.manifest.name.clone(),
             threads: threads.max(1),
-            fit_audio_ctx: !dtw,
         })
     }
 
@@ -134,24 +128,21 @@ impl WhisperEngine {
     }
 }
 
-/// Encoder positions to decode `samples` of audio with. A fitted context (live captions, and any
-/// window under [`FIT_BELOW_SECS`]) covers the audio plus a margin of about 1.3 s, and never fewer
-/// than 5 s worth: with a context of ~1–2 s the decoder loops (measured: a 1 s window of
-/// `en_civil_loan.wav` took 9.4 s of retries, another came out with its sentence twice); from 250
-/// positions both decode cleanly. A longer window keeps whisper's full context, short of the
-/// tail no window reaches: fitted to a 23 s window, DTW put turns' first words later (median
-/// error 0.15 → 0.36 s on `en_civil_loan.wav`), while fitting the 6 s last window changed no word
-/// time and saved 0.6 s.
-fn audio_ctx(samples: usize, fit: bool) -> usize {
-    let fit = fit || samples < FIT_BELOW_SECS * courtscribe_audio::WHISPER_SAMPLE_RATE as usize;
-    let needed = if fit {
-        samples / SAMPLES_PER_POSITION + 64
-    } else {
-        (FULL_AUDIO_CTX / AUDIO_CTX_TILE) * AUDIO_CTX_TILE
-    };
+/// Encoder positions to decode `samples` of audio with: the audio plus a margin of about 1.3 s,
+/// and never fewer than 5 s worth. With a context of ~1–2 s the decoder loops (measured: a 1 s
+/// window of `en_civil_loan.wav` took 9.4 s of retries, another came out with its sentence
+/// twice); from 250 positions both decode cleanly. Long windows were once kept at the full
+/// context because fitting a 23 s window put turns' first words later (median error 0.15 →
+/// 0.36 s on `en_civil_loan.wav`, stop 13); with words snapped to speech onsets since, fitting
+/// every window left the first-word errors of four hearings as they were (0.13–0.18 s) and
+/// wrote 2% fewer wrong words on sixteen (BENCHMARKS, stop 17). The margin shrinks near 30 s so
+/// that a window never pays for the untiled 1500.
+fn audio_ctx(samples: usize) -> usize {
+    let positions = samples / SAMPLES_PER_POSITION;
+    let tiled_full = (FULL_AUDIO_CTX / AUDIO_CTX_TILE) * AUDIO_CTX_TILE;
     // whisper.cpp aborts the process (an assertion in its DTW) when the audio has more mel frames
     // (2 per position) than the context holds: always cover the audio, with a few positions over.
-    let needed = needed.max(samples / SAMPLES_PER_POSITION + 8);
+    let needed = (positions + 64).min(tiled_full).max(positions + 8);
     needed
         .clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX)
         .next_multiple_of(AUDIO_CTX_TILE)
@@ -303,7 +294,7 @@ impl Recognizer for WhisperRecognizer {
         if let Some(prompt) = request.prompt {
             params.set_initial_prompt(prompt);
         }
-        params.set_audio_ctx(audio_ctx(audio.len(), self.engine.fit_audio_ctx) as i32);
+        params.set_audio_ctx(audio_ctx(audio.len()) as i32);
         self.state
             .full(params, audio)
             .map_err(|e| Error::Decode(format!("whisper: {e}")))?;
@@ -394,32 +385,29 @@ mod tests {
 
     #[test]
     fn audio_context_covers_the_audio_in_whole_tiles() {
-        for fit in [false, true] {
-            for secs in [
-                0.5, 1.0, 5.0, 6.0, 14.99, 20.0, 29.0, 29.3, 29.44, 29.5, 30.0, 45.0,
-            ] {
-                let samples = (secs * 16_000.0) as usize;
-                let ctx = audio_ctx(samples, fit);
-                assert!(
-                    ctx * SAMPLES_PER_POSITION >= (samples + 4 * SAMPLES_PER_POSITION).min(480_000),
-                    "{secs} s: {ctx}"
-                );
-                assert!(
-                    (MIN_AUDIO_CTX..=FULL_AUDIO_CTX).contains(&ctx),
-                    "{secs} s: {ctx}"
-                );
-                assert!(
-                    ctx.is_multiple_of(AUDIO_CTX_TILE) || ctx == FULL_AUDIO_CTX,
-                    "{secs} s: {ctx}"
-                );
-            }
+        for secs in [
+            0.5, 1.0, 5.0, 6.0, 14.99, 20.0, 28.5, 29.0, 29.3, 29.44, 29.5, 30.0, 45.0,
+        ] {
+            let samples = (secs * 16_000.0) as usize;
+            let ctx = audio_ctx(samples);
+            assert!(
+                ctx * SAMPLES_PER_POSITION >= (samples + 4 * SAMPLES_PER_POSITION).min(480_000),
+                "{secs} s: {ctx}"
+            );
+            assert!(
+                (MIN_AUDIO_CTX..=FULL_AUDIO_CTX).contains(&ctx),
+                "{secs} s: {ctx}"
+            );
+            assert!(
+                ctx.is_multiple_of(AUDIO_CTX_TILE) || ctx == FULL_AUDIO_CTX,
+                "{secs} s: {ctx}"
+            );
         }
-        // A long batch window keeps (almost) the whole context; a caption's and a short window's
-        // are cut to their audio.
-        assert_eq!(audio_ctx(16_000 * 20, false), 1472);
-        assert_eq!(audio_ctx(16_000 * 29, false), 1472);
-        assert_eq!(audio_ctx(16_000 * 6, false), 384);
-        assert_eq!(audio_ctx(16_000 * 30, false), FULL_AUDIO_CTX);
-        assert_eq!(audio_ctx(16_000 * 6, true), 384);
+        // Fitted to the audio with a margin, at least 5 s worth, and the tiled 1472 up to 29.28 s.
+        assert_eq!(audio_ctx(16_000), 256);
+        assert_eq!(audio_ctx(16_000 * 6), 384);
+        assert_eq!(audio_ctx(16_000 * 20), 1088);
+        assert_eq!(audio_ctx(16_000 * 29), 1472);
+        assert_eq!(audio_ctx(16_000 * 30), FULL_AUDIO_CTX);
     }
 }
