@@ -251,6 +251,7 @@ fn whisper_cpp_carries_its_patches_and_runs_the_encoder_in_bf16_where_the_cpu_ha
         for (marker, patch) in [
             ("COURTSCRIBE_BF16_ENCODER = 1", "encoder-bf16.patch"),
             ("COURTSCRIBE_LATER_PASS_CTX = 1", "later-pass-context.patch"),
+            ("COURTSCRIBE_DTW_SHORT_PASS = 1", "dtw-short-pass.patch"),
         ] {
             assert!(
                 build.contains(marker),

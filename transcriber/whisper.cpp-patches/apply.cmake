@@ -8,6 +8,11 @@
 # reverses cleanly) is left alone. A patch that no longer fits, e.g. after a whisper-rs-sys
 # upgrade, stops the build with a message instead of building whisper.cpp without it.
 #
+#   dtw-short-pass.patch
+#                       no DTW for a pass over fewer audio positions than DTW's median filter is
+#                       wide (whisper.cpp asserted there, aborting the process; seen on a later
+#                       pass over the last ~0.1 s of a window); those tokens keep whisper's own
+#                       timestamps
 #   encoder-bf16.patch  encoder matrices and encoder attention in bf16 on CPUs with AVX512-BF16
 #                       (BENCHMARKS.md, ASR section); its build reports
 #                       COURTSCRIBE_BF16_ENCODER = 1 in whisper_print_system_info
