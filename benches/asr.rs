@@ -449,7 +449,7 @@ fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
         );
     }
     let revoicings = env_number("ASR_BENCH_REVOICINGS", 0).min(hearing::REVOICINGS.len());
-    for script in hearing::scripts(root)? {
+    for script in hearing::scripts()? {
         for revoicing in 0..=revoicings {
             if !wanted(&format!("{}.wav", hearing::hearing_id(&script, revoicing))) {
                 continue;

@@ -57,7 +57,6 @@ fn jfk_word_error_rate() {
 #[test]
 fn english_hearings_accuracy_and_turn_timing() {
     let dir = tempfile::tempdir().unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut hearings: Vec<(PathBuf, PathBuf, PathBuf)> = Vec::new();
     if let Some(audio) = shared_eval("synthetic/en_civil_loan.wav") {
         hearings.push((
@@ -66,7 +65,7 @@ fn english_hearings_accuracy_and_turn_timing() {
             audio.with_extension("json"),
         ));
     }
-    for script in &courtscribe_testkit::hearing::scripts(root).unwrap() {
+    for script in &courtscribe_testkit::hearing::scripts().unwrap() {
         let made = courtscribe_testkit::hearing::synthesise(script, dir.path(), 0, false).unwrap();
         hearings.push((made.audio, made.reference, made.turns));
     }

@@ -23,9 +23,9 @@ pub struct Hearing {
     pub language: String,
 }
 
-/// The hearing scripts in `benches/hearings` of the checkout at `root`, in name order.
-pub fn scripts(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let dir = root.join("benches/hearings");
+/// The hearing scripts in the checkout's `benches/hearings`, in name order.
+pub fn scripts() -> anyhow::Result<Vec<PathBuf>> {
+    let dir = crate::checkout().join("benches/hearings");
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .map(|e| e.map(|e| e.path()))

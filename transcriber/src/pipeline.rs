@@ -138,10 +138,10 @@ pub fn recognise(
     let style = HouseStyle::new(&language, opts.spelling, opts.prompt.as_deref());
     for (id, seg) in segments.iter_mut().enumerate() {
         seg.id = id;
-        seg.text = style.apply(&seg.text);
         for word in &mut seg.words {
             word.text = style.apply(&word.text);
         }
+        seg.text = text_of(&seg.words);
     }
     Ok(Recognised {
         language,
@@ -331,12 +331,7 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
         id: 0,
         start: first.start,
         end: last.end,
-        text: words
-            .iter()
-            .map(|w| w.text.as_str())
-            .collect::<String>()
-            .trim()
-            .to_string(),
+        text: text_of(&words),
         speaker: None,
         channel: None,
         avg_logprob: logprobs.iter().sum::<f32>() / logprobs.len().max(1) as f32,
@@ -391,17 +386,22 @@ fn split_at_pauses(mut seg: Segment, regions: &[Region]) -> Vec<Segment> {
             Some(Segment {
                 start,
                 end,
-                text: words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<String>()
-                    .trim()
-                    .to_string(),
+                text: text_of(&words),
                 words,
                 ..seg.clone()
             })
         })
         .collect()
+}
+
+/// A segment's text: its words as whisper spaced them, trimmed.
+fn text_of(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn ends_sentence(word: &str) -> bool {
