@@ -206,10 +206,9 @@ impl Row {
 }
 
 fn main() -> anyhow::Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let setup = prepare()?;
     let work = tempfile::tempdir()?;
-    let clips = selected_clips(root, work.path())?;
+    let clips = selected_clips(work.path())?;
     let systems = systems(&setup)?;
     println!(
         "measuring {} system(s) on {} file(s), {} run(s) each, {} thread(s)\n",
@@ -414,7 +413,7 @@ fn installed_models(courtscribe: &Path) -> anyhow::Result<Vec<String>> {
 
 /// The eval recordings (when `../shared/eval` is beside the checkout) and the hearings
 /// synthesised into `work`, less those `ASR_BENCH_FILES` leaves out.
-fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
+fn selected_clips(work: &Path) -> anyhow::Result<Vec<Clip>> {
     let filter = env::var("ASR_BENCH_FILES").ok();
     let wanted = |name: &str| {
         filter
@@ -426,8 +425,7 @@ fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
             .map_or_else(String::new, |f| f.to_string_lossy().into())
     };
     let mut clips = Vec::new();
-    let eval = root.join("../shared/eval");
-    if eval.is_dir() {
+    if let Some(eval) = courtscribe_testkit::shared_eval("") {
         for (audio, reference, language) in EVAL_CLIPS {
             let name = file_name(Path::new(audio));
             if !wanted(&name) {
@@ -442,11 +440,7 @@ fn selected_clips(root: &Path, work: &Path) -> anyhow::Result<Vec<Clip>> {
             });
         }
     } else {
-        println!(
-            "NOTE: {} is absent (../shared/eval is not beside this checkout): only the \
-             synthesised hearings are measured",
-            eval.display()
-        );
+        println!("NOTE: only the synthesised hearings are measured");
     }
     let revoicings = env_number("ASR_BENCH_REVOICINGS", 0).min(hearing::REVOICINGS.len());
     for script in hearing::scripts()? {
