@@ -805,6 +805,23 @@ pub async fn store_recording(
     Ok((id, job))
 }
 
+/// How much of a refused upload the server still reads, and throws away, before answering.
+const DISCARD_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Reads and drops what is left of a refused upload's body, up to [`DISCARD_LIMIT`]. A client
+/// that sends the whole body before reading the answer (most do: no `Expect: 100-continue`) would
+/// otherwise see the connection closed under its upload — a broken pipe instead of the 413 that
+/// says why. Past the limit the connection is closed anyway.
+async fn discard_rest(mut stream: axum::body::BodyDataStream) {
+    let mut discarded: u64 = 0;
+    while discarded <= DISCARD_LIMIT {
+        match stream.next().await {
+            Some(Ok(chunk)) => discarded += chunk.len() as u64,
+            _ => return,
+        }
+    }
+}
+
 /// Uploads a recording (body = the audio file's bytes: wav, flac, mp3, ogg, m4a/aac, mp4/mkv).
 /// The content is recognised from the bytes, not from any name; it is stored and queued for
 /// transcription (and diarization).
@@ -836,6 +853,7 @@ async fn upload_recording(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
+        discard_rest(body.into_data_stream()).await;
         return Err(too_large());
     }
     let tmp_dir = state.data.join("tmp");
@@ -850,6 +868,7 @@ async fn upload_recording(
             chunk.map_err(|e| ApiError::bad_request(format!("the upload was interrupted: {e}")))?;
         received += chunk.len() as u64;
         if received > max {
+            discard_rest(stream).await;
             return Err(too_large());
         }
         hasher.update(&chunk);
