@@ -6,10 +6,11 @@
 //! ([`vad`]) → whisper.cpp decodes each window with the case vocabulary as its only prompt
 //! ([`whisper`], behind the [`Recognizer`] seam) → loops and stock phrases are retried or
 //! removed ([`guard`]) → word times are mapped back to the recording and kept inside speech
-//! ([`pipeline`]) → the text takes the house style of its language ([`spelling`]). Only this
-//! crate touches whisper.cpp.
+//! ([`pipeline`]) → the text takes the house style of its language ([`spelling`]; in English,
+//! amounts whisper split in two are joined). Only this crate touches whisper.cpp.
 
 pub mod guard;
+mod numbers;
 pub mod pipeline;
 pub mod recognizer;
 pub mod spelling;

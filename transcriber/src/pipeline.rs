@@ -138,9 +138,7 @@ pub fn recognise(
     let style = HouseStyle::new(&language, opts.spelling, opts.prompt.as_deref());
     for (id, seg) in segments.iter_mut().enumerate() {
         seg.id = id;
-        for word in &mut seg.words {
-            word.text = style.apply(&word.text);
-        }
+        seg.words = style.apply_words(std::mem::take(&mut seg.words));
         seg.text = text_of(&seg.words);
     }
     Ok(Recognised {

@@ -24,6 +24,9 @@ use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization as _;
 
+use crate::numbers;
+use crate::transcript::Word;
+
 /// How one transcript's text is written: English in `english`'s spelling, Vietnamese with the
 /// traditional tone placement, any other language as it is; and the words of the case
 /// vocabulary exactly as given, whatever the style says — a party's name is spelt as the case
@@ -53,6 +56,22 @@ impl HouseStyle {
     }
 
     /// `text` in this style.
+    /// A segment's words in the house style: each word restyled, and in English an amount
+    /// whisper split in two ("100 and 20 million") joined into one word ([`numbers`]).
+    pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
+        let words = words
+            .into_iter()
+            .map(|word| Word {
+                text: self.apply(&word.text),
+                ..word
+            })
+            .collect();
+        match self.language.as_str() {
+            "en" => numbers::join_split_hundreds(words),
+            _ => words,
+        }
+    }
+
     pub fn apply(&self, text: &str) -> String {
         // Composed first: a combining mark is not a letter, and would split the word.
         let text: String = text.nfc().collect();
@@ -467,6 +486,39 @@ fn pairs() -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_segments_words_take_the_style_and_english_amounts_are_joined() {
+        let words = |text: &str| -> Vec<Word> {
+            text.split(' ')
+                .enumerate()
+                .map(|(i, w)| Word {
+                    start: i as f64,
+                    end: i as f64 + 1.0,
+                    text: format!(" {w}"),
+                    probability: 0.9,
+                    speaker: None,
+                })
+                .collect()
+        };
+        let joined = |style: &HouseStyle, text: &str| -> String {
+            style
+                .apply_words(words(text))
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect()
+        };
+        let english = HouseStyle::new("en", Spelling::British, None);
+        assert_eq!(
+            joined(&english, "Your Honor, 100 and 20 million dong"),
+            " Your Honour, 120 million dong"
+        );
+        let vietnamese = HouseStyle::new("vi", Spelling::British, None);
+        assert_eq!(
+            joined(&vietnamese, "Toà 100 and 20 million"),
+            " Tòa 100 and 20 million"
+        );
+    }
 
     #[test]
     fn american_forms_become_british_in_the_case_they_were_written() {
