@@ -33,7 +33,7 @@ pub(crate) fn join_split_hundreds(words: Vec<Word>) -> Vec<Word> {
         ) else {
             continue;
         };
-        if h < 100 || h % 100 != 0 || !(1..100).contains(&u) || and.text.trim() != "and" {
+        if h < 100 || !h.is_multiple_of(100) || !(1..100).contains(&u) || and.text.trim() != "and" {
             continue;
         }
         let leading = &hundreds.text[..hundreds.text.len() - hundreds.text.trim_start().len()];
@@ -61,7 +61,7 @@ fn written_like(n: u64, like: &str) -> String {
     }
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
