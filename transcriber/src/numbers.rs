@@ -1,4 +1,6 @@
-//! Amounts whisper split in two. Told "one hundred and twenty million dong", whisper `base`
+//! Amounts and dates whisper wrote in a way no speaker means.
+//!
+//! **Amounts split in two.** Told "one hundred and twenty million dong", whisper `base`
 //! sometimes writes "100 and 20 million dong" (the eval hearing, twice in eight hearings of its
 //! script; BENCHMARKS.md, stop 18). Minutes state amounts as one number, so such a run of words
 //! becomes one word, "120", spanning the three it replaces.
@@ -6,6 +8,10 @@
 //! Only a run that cannot be two numbers is joined: a whole hundred (100 … 900, or N,N00), "and",
 //! a number under 100, then a scale word ("thousand", "million", "billion"). "Exhibits 100 and 20"
 //! and "between 300 and 40" are left alone. English only: Vietnamese has no "and" inside numbers.
+//!
+//! **"The 15th on June".** whisper `base` hears a date's "of" as "on" (3 of the 12 dates in the
+//! sixteen English hearings). After an ordinal and before a month, "on" can only be "of"; when a
+//! day follows the month ("came fourth on August 3") the "on" is meant and is kept.
 
 use crate::transcript::Word;
 
@@ -67,6 +73,85 @@ fn written_like(n: u64, like: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Ordinals written as words, as whisper writes a date's day when it does not use digits.
+const ORDINAL_WORDS: [&str; 31] = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+    "twenty-first",
+    "twenty-second",
+    "twenty-third",
+    "twenty-fourth",
+    "twenty-fifth",
+    "twenty-sixth",
+    "twenty-seventh",
+    "twenty-eighth",
+    "twenty-ninth",
+    "thirtieth",
+    "thirty-first",
+];
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// `words` with "<ordinal> on <Month>" written "<ordinal> of <Month>", unless a day follows.
+pub(crate) fn date_of_month(mut words: Vec<Word>) -> Vec<Word> {
+    for i in 1..words.len().saturating_sub(1) {
+        let next_is_a_day = words.get(i + 2).is_some_and(|w| {
+            bare(&w.text).starts_with(|c: char| c.is_ascii_digit()) || is_ordinal(&w.text)
+        });
+        if words[i].text.trim() == "on"
+            && is_ordinal(&words[i - 1].text)
+            && MONTHS.contains(&bare(&words[i + 1].text))
+            && !next_is_a_day
+        {
+            words[i].text = words[i].text.replace("on", "of");
+        }
+    }
+    words
+}
+
+/// "15th", "1st", "fifteenth", "Twenty-first": a word with no punctuation after it.
+fn is_ordinal(text: &str) -> bool {
+    let word = text.trim();
+    let lower = word.to_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &lower[digits.len()..];
+    (!digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && ["st", "nd", "rd", "th"].contains(&suffix))
+        || ORDINAL_WORDS.contains(&lower.as_str())
 }
 
 /// The word without surrounding spaces and punctuation.
@@ -150,6 +235,31 @@ mod tests {
             "1,30 and 5 million",
         ] {
             assert_eq!(text(&join_split_hundreds(words(said))), said);
+        }
+    }
+
+    #[test]
+    fn a_dates_on_is_of() {
+        for (heard, meant) in [
+            ("signed on the 15th on June.", "signed on the 15th of June."),
+            (
+                "before the thirtieth on June next year",
+                "before the thirtieth of June next year",
+            ),
+            ("the 1st on March", "the 1st of March"),
+        ] {
+            assert_eq!(text(&date_of_month(words(heard))), meant);
+        }
+        for kept in [
+            "came fourth on August 3",
+            "came fourth on August 3rd",
+            "the 15th on may be",
+            "the 15th, on June",
+            "the 15th on the list",
+            "at 15 on June",
+            "the fifteenth upon June",
+        ] {
+            assert_eq!(text(&date_of_month(words(kept))), kept);
         }
     }
 }

@@ -57,7 +57,8 @@ impl HouseStyle {
 
     /// `text` in this style.
     /// A segment's words in the house style: each word restyled, and in English an amount
-    /// whisper split in two ("100 and 20 million") joined into one word ([`numbers`]).
+    /// whisper split in two ("100 and 20 million") joined into one word, and a date's "of" that
+    /// whisper heard as "on" ("the 15th on June") put back ([`numbers`]).
     pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
         let words = words
             .into_iter()
@@ -67,7 +68,7 @@ impl HouseStyle {
             })
             .collect();
         match self.language.as_str() {
-            "en" => numbers::join_split_hundreds(words),
+            "en" => numbers::date_of_month(numbers::join_split_hundreds(words)),
             _ => words,
         }
     }
@@ -510,13 +511,16 @@ mod tests {
         };
         let english = HouseStyle::new("en", Spelling::British, None);
         assert_eq!(
-            joined(&english, "Your Honor, 100 and 20 million dong"),
-            " Your Honour, 120 million dong"
+            joined(
+                &english,
+                "Your Honor, 100 and 20 million dong by the 15th on June"
+            ),
+            " Your Honour, 120 million dong by the 15th of June"
         );
         let vietnamese = HouseStyle::new("vi", Spelling::British, None);
         assert_eq!(
-            joined(&vietnamese, "Toà 100 and 20 million"),
-            " Tòa 100 and 20 million"
+            joined(&vietnamese, "Toà 100 and 20 million 15th on June"),
+            " Tòa 100 and 20 million 15th on June"
         );
     }
 
