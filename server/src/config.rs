@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use courtscribe_transcriber::Spelling;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +42,9 @@ pub struct Config {
     pub courtroom_name: String,
     /// Live captions: seconds of silence that end a caption segment.
     pub caption_pause_secs: f64,
+    /// Spelling of English minutes and captions: "british" (honour, defence; Vietnam's official
+    /// English) or "american".
+    pub english_spelling: Spelling,
 }
 
 impl Default for Config {
@@ -61,6 +65,7 @@ impl Default for Config {
             court_name: "Tòa án nhân dân".into(),
             courtroom_name: "Phòng xử án số 1".into(),
             caption_pause_secs: 0.4,
+            english_spelling: Spelling::British,
         }
     }
 }
@@ -84,7 +89,7 @@ impl Config {
     /// Overrides from `COURTSCRIBE_LISTEN`, `COURTSCRIBE_DATA`, `COURTSCRIBE_MODEL`,
     /// `COURTSCRIBE_WORKERS`, `COURTSCRIBE_THREADS`, `COURTSCRIBE_DIARIZE`,
     /// `COURTSCRIBE_MAX_UPLOAD_MB`, `COURTSCRIBE_TOKEN_TTL_SECS`, `COURTSCRIBE_STATION_TOKEN_TTL_SECS`,
-    /// `COURTSCRIBE_LOGIN_ATTEMPTS_PER_MINUTE`.
+    /// `COURTSCRIBE_LOGIN_ATTEMPTS_PER_MINUTE`, `COURTSCRIBE_ENGLISH_SPELLING`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         fn parse<T: std::str::FromStr>(key: &str, v: &str) -> anyhow::Result<T> {
             v.trim()
@@ -121,6 +126,9 @@ impl Config {
         }
         if let Some(v) = get("COURTSCRIBE_LOGIN_ATTEMPTS_PER_MINUTE") {
             self.login_attempts_per_minute = parse("COURTSCRIBE_LOGIN_ATTEMPTS_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("COURTSCRIBE_ENGLISH_SPELLING") {
+            self.english_spelling = parse("COURTSCRIBE_ENGLISH_SPELLING", &v)?;
         }
         self.check()
     }
@@ -164,5 +172,15 @@ mod tests {
             toml::from_str::<Config>("wokers = 3").is_err(),
             "misspelt key accepted"
         );
+        let american: Config = toml::from_str("english_spelling = \"american\"").expect("toml");
+        assert_eq!(american.english_spelling, Spelling::American);
+        assert_eq!(Config::default().english_spelling, Spelling::British);
+        let err = toml::from_str::<Config>("english_spelling = \"australian\"")
+            .expect_err("unknown spelling");
+        assert!(err.to_string().contains("australian"), "{err}");
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "COURTSCRIBE_ENGLISH_SPELLING").then(|| "en-US".to_string()))
+            .expect("env");
+        assert_eq!(c.english_spelling, Spelling::American);
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use courtscribe_models::InstalledModel;
 use courtscribe_transcriber::{
-    Language, PipelineOptions, TranscribeOptions, Transcript, WhisperEngine,
+    Language, PipelineOptions, Spelling, TranscribeOptions, Transcript, WhisperEngine,
 };
 use sqlx::SqlitePool;
 use tokio::sync::Notify;
@@ -36,6 +36,8 @@ pub struct Engine {
     /// token timestamps.
     pub captions: WhisperEngine,
     pub model: InstalledModel,
+    /// Spelling of English text, for jobs and captions alike (`english_spelling` setting).
+    pub spelling: Spelling,
 }
 
 /// Worker wake-ups and in-flight progress.
@@ -267,6 +269,7 @@ fn transcribe_file(
         pipeline: PipelineOptions {
             language,
             prompt,
+            spelling: engine.spelling,
             ..PipelineOptions::default()
         },
     };

@@ -90,6 +90,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let loader = state.clone();
     tokio::spawn(async move {
         let threads = loader.config.threads;
+        let spelling = loader.config.english_spelling;
         let loaded = tokio::task::spawn_blocking(move || {
             let whisper = courtscribe_transcriber::WhisperEngine::load(&model, threads)?;
             let captions =
@@ -98,6 +99,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 whisper,
                 captions,
                 model,
+                spelling,
             })
         })
         .await;

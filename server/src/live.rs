@@ -988,6 +988,7 @@ fn caption(
             },
             prompt,
             retry_loops: false,
+            spelling: engine.spelling,
             ..Default::default()
         };
         courtscribe_transcriber::pipeline::recognise(recognizer, &samples, &opts, &mut |_| {})

@@ -164,8 +164,10 @@ fn moved_tone(before: Option<char>, first: char, last: char) -> Option<(char, ch
     Some((marked, last_base))
 }
 
-/// The house style of English text.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The house style of English text. Read from settings as "british" or "american" (or "en-GB",
+/// "en-US").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Spelling {
     /// honour, defence, recognise, travelled, centre, instalment.
     #[default]
@@ -185,6 +187,14 @@ impl std::str::FromStr for Spelling {
                 "unknown spelling `{other}` (use british or american)"
             )),
         }
+    }
+}
+
+impl TryFrom<String> for Spelling {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 
