@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization as _;
 
-use crate::numbers;
+use crate::english;
 use crate::transcript::Word;
 
 /// How one transcript's text is written: English in `english`'s spelling, Vietnamese with the
@@ -58,7 +58,8 @@ impl HouseStyle {
     /// `text` in this style.
     /// A segment's words in the house style: each word restyled, and in English an amount
     /// whisper split in two ("100 and 20 million") joined into one word, and a date's "of" that
-    /// whisper heard as "on" ("the 15th on June") put back ([`numbers`]).
+    /// whisper heard as "on" ("the 15th on June") put back, "you're Honour" written "your
+    /// Honour" ([`english`]).
     pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
         let words = words
             .into_iter()
@@ -68,7 +69,9 @@ impl HouseStyle {
             })
             .collect();
         match self.language.as_str() {
-            "en" => numbers::date_of_month(numbers::join_split_hundreds(words)),
+            "en" => {
+                english::your_honour(english::date_of_month(english::join_split_hundreds(words)))
+            }
             _ => words,
         }
     }
@@ -523,9 +526,9 @@ mod tests {
         assert_eq!(
             joined(
                 &english,
-                "Your Honor, 100 and 20 million dong by the 15th on June"
+                "you're Honor, 100 and 20 million dong by the 15th on June"
             ),
-            " Your Honour, 120 million dong by the 15th of June"
+            " your Honour, 120 million dong by the 15th of June"
         );
         let vietnamese = HouseStyle::new("vi", Spelling::British, None);
         assert_eq!(

@@ -1,4 +1,5 @@
-//! Amounts and dates whisper wrote in a way no speaker means.
+//! English that whisper writes in a way no speaker means, mended where only one reading is
+//! possible: amounts split in two, a date's "of" heard as "on", "you're Honour".
 //!
 //! **Amounts split in two.** Told "one hundred and twenty million dong", whisper `base`
 //! sometimes writes "100 and 20 million dong" (the eval hearing, twice in eight hearings of its
@@ -12,6 +13,9 @@
 //! **"The 15th on June".** whisper `base` hears a date's "of" as "on" (3 of the 12 dates in the
 //! sixteen English hearings). After an ordinal and before a month, "on" can only be "of"; when a
 //! day follows the month ("came fourth on August 3") the "on" is meant and is kept.
+//!
+//! **"You're Honour".** A party answering the bench ("Yes, Your Honour") is written "Yes, you're
+//! honour" (5 times in the sixteen hearings). Before "Honour" or "Honours" only "Your" is English.
 
 use crate::transcript::Word;
 
@@ -73,6 +77,25 @@ fn written_like(n: u64, like: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// `words` with "you're" written "your" before "Honour(s)" or "Honor(s)", in the case it had.
+pub(crate) fn your_honour(mut words: Vec<Word>) -> Vec<Word> {
+    for i in 0..words.len().saturating_sub(1) {
+        let addressed = ["honour", "honours", "honor", "honors"]
+            .contains(&bare(&words[i + 1].text).to_lowercase().as_str());
+        let heard = words[i].text.trim().replace('\u{2019}', "'");
+        if addressed && heard.eq_ignore_ascii_case("you're") {
+            let leading = &words[i].text[..words[i].text.len() - words[i].text.trim_start().len()];
+            let your = if heard.starts_with('Y') {
+                "Your"
+            } else {
+                "your"
+            };
+            words[i].text = format!("{leading}{your}");
+        }
+    }
+    words
 }
 
 /// Ordinals written as words, as whisper writes a date's day when it does not use digits.
@@ -260,6 +283,24 @@ mod tests {
             "the fifteenth upon June",
         ] {
             assert_eq!(text(&date_of_month(words(kept))), kept);
+        }
+    }
+
+    #[test]
+    fn you_re_honour_is_your_honour() {
+        for (heard, meant) in [
+            ("Yes, you're honour, I agree", "Yes, your honour, I agree"),
+            ("You're Honours, I maintain", "Your Honours, I maintain"),
+            ("No, you\u{2019}re honor.", "No, your honor."),
+        ] {
+            assert_eq!(text(&your_honour(words(heard))), meant);
+        }
+        for kept in [
+            "you're honest",
+            "you're right, Honour",
+            "you're an honourable man",
+        ] {
+            assert_eq!(text(&your_honour(words(kept))), kept);
         }
     }
 }
