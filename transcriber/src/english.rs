@@ -1,5 +1,6 @@
 //! English that whisper writes in a way no speaker means, mended where only one reading is
-//! possible: amounts split in two, a date's "of" heard as "on", "you're Honour".
+//! possible: amounts split in two, a date's "of" heard as "on", "you're Honour", court words
+//! split or misspelt.
 //!
 //! **Amounts split in two.** Told "one hundred and twenty million dong", whisper `base`
 //! sometimes writes "100 and 20 million dong" (the eval hearing, twice in eight hearings of its
@@ -16,7 +17,14 @@
 //!
 //! **"You're Honour".** A party answering the bench ("Yes, Your Honour") is written "Yes, you're
 //! honour" (5 times in the sixteen hearings). Before "Honour" or "Honours" only "Your" is English.
+//!
+//! **Court words.** "Courtroom" and "courthouse" are one word; whisper writes "court room" (5
+//! times). The court's own terms that whisper `base` misspells into words that do not exist
+//! ("procurecy" for "procuracy", "procureator" for "procurator": Vietnam's People's Procuracy
+//! takes part in hearings) are written correctly; a table of non-words only, so no real word is
+//! ever replaced.
 
+use crate::spelling::same_case;
 use crate::transcript::Word;
 
 /// Words that make what comes before them an amount.
@@ -96,6 +104,62 @@ pub(crate) fn your_honour(mut words: Vec<Word>) -> Vec<Word> {
         }
     }
     words
+}
+
+/// Compounds whisper writes as two words: (first, second) → the one word.
+const COMPOUNDS: [(&str, &str, &str); 4] = [
+    ("court", "room", "courtroom"),
+    ("court", "rooms", "courtrooms"),
+    ("court", "house", "courthouse"),
+    ("court", "houses", "courthouses"),
+];
+
+/// `words` with "court room" written "courtroom" (and the other [`COMPOUNDS`]): one word
+/// spanning both, in the case of the first, with the punctuation of the second.
+pub(crate) fn join_compounds(words: Vec<Word>) -> Vec<Word> {
+    let mut out: Vec<Word> = Vec::with_capacity(words.len());
+    for word in words {
+        let compound = out.last().and_then(|first: &Word| {
+            let (a, b) = (first.text.trim(), bare(&word.text));
+            COMPOUNDS
+                .iter()
+                .find(|(x, y, _)| a.eq_ignore_ascii_case(x) && b.eq_ignore_ascii_case(y))
+                .map(|(_, _, joined)| *joined)
+        });
+        match (compound, out.last_mut()) {
+            (Some(joined), Some(first)) => {
+                let leading = &first.text[..first.text.len() - first.text.trim_start().len()];
+                let second = word
+                    .text
+                    .trim()
+                    .trim_start_matches(|c: char| !c.is_alphanumeric());
+                let trailing = &second[bare(&word.text).len()..];
+                let joined = same_case(first.text.trim(), joined);
+                first.text = format!("{leading}{joined}{trailing}");
+                first.end = word.end;
+                first.probability = first.probability.min(word.probability);
+            }
+            _ => out.push(word),
+        }
+    }
+    out
+}
+
+/// Court terms whisper `base` misspells into non-words: (written, meant).
+const MISSPELT_TERMS: [(&str, &str); 4] = [
+    ("procurecy", "procuracy"),
+    ("procureator", "procurator"),
+    ("procureators", "procurators"),
+    ("procurecies", "procuracies"),
+];
+
+/// The court term `word` misspells, in `word`'s case; `None` for any other word.
+pub(crate) fn court_term(word: &str) -> Option<String> {
+    let lower = word.to_lowercase();
+    MISSPELT_TERMS
+        .iter()
+        .find(|(written, _)| *written == lower)
+        .map(|(_, meant)| same_case(word, meant))
 }
 
 /// Ordinals written as words, as whisper writes a date's day when it does not use digits.
@@ -302,5 +366,23 @@ mod tests {
         ] {
             assert_eq!(text(&your_honour(words(kept))), kept);
         }
+    }
+
+    #[test]
+    fn court_words_are_whole_and_spelt() {
+        let joined = join_compounds(words("Everyone in the court room, please rise"));
+        assert_eq!(text(&joined), "Everyone in the courtroom, please rise");
+        assert_eq!((joined[3].start, joined[3].end), (3.0, 4.5));
+        assert_eq!(
+            text(&join_compounds(words("Court Houses. court"))),
+            "Courthouses. court"
+        );
+        for kept in ["the court, room 3", "court roomy", "a court ruled"] {
+            assert_eq!(text(&join_compounds(words(kept))), kept);
+        }
+        assert_eq!(court_term("Procurecy").as_deref(), Some("Procuracy"));
+        assert_eq!(court_term("procureator").as_deref(), Some("procurator"));
+        assert_eq!(court_term("procurator"), None);
+        assert_eq!(court_term("procure"), None);
     }
 }

@@ -59,7 +59,7 @@ impl HouseStyle {
     /// A segment's words in the house style: each word restyled, and in English an amount
     /// whisper split in two ("100 and 20 million") joined into one word, and a date's "of" that
     /// whisper heard as "on" ("the 15th on June") put back, "you're Honour" written "your
-    /// Honour" ([`english`]).
+    /// Honour", "court room" written "courtroom" ([`english`]).
     pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
         let words = words
             .into_iter()
@@ -70,7 +70,9 @@ impl HouseStyle {
             .collect();
         match self.language.as_str() {
             "en" => {
-                english::your_honour(english::date_of_month(english::join_split_hundreds(words)))
+                let words = english::join_split_hundreds(words);
+                let words = english::date_of_month(words);
+                english::join_compounds(english::your_honour(words))
             }
             _ => words,
         }
@@ -81,7 +83,9 @@ impl HouseStyle {
         let text: String = text.nfc().collect();
         let kept = |w: &str| self.kept.contains(w);
         match self.language.as_str() {
-            "en" => map_words(&text, |w| self.english.respell(w).filter(|_| !kept(w))),
+            "en" => map_words(&text, |w| {
+                (self.english.respell(w).or_else(|| english::court_term(w))).filter(|_| !kept(w))
+            }),
             "vi" => map_words(&text, |w| traditional_tone_mark(w).filter(|_| !kept(w))),
             _ => text,
         }
@@ -220,7 +224,7 @@ impl Spelling {
 }
 
 /// `respelt` (lower case) in the case of `original`: "HONOR" → "HONOUR", "Honor" → "Honour".
-fn same_case(original: &str, respelt: &str) -> String {
+pub(crate) fn same_case(original: &str, respelt: &str) -> String {
     let mut chars = original.chars();
     let first_upper = chars.next().is_some_and(char::is_uppercase);
     if first_upper && original.chars().count() > 1 && original.chars().all(char::is_uppercase) {
