@@ -59,12 +59,7 @@ pub fn apply(transcript: &mut Transcript, d: &Diarization) {
             let text = if n == 1 {
                 seg.text.clone()
             } else {
-                words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<String>()
-                    .trim()
-                    .to_string()
+                courtscribe_transcriber::transcript::text_of(&words)
             };
             out.push(Segment {
                 id: 0,

@@ -262,10 +262,11 @@ fn whole_number(text: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn words(text: &str) -> Vec<Word> {
+    /// One word per space-separated piece, a second apart, each with its leading space.
+    pub(crate) fn words(text: &str) -> Vec<Word> {
         text.split_inclusive(' ')
             .enumerate()
             .map(|(i, w)| Word {
@@ -278,14 +279,7 @@ mod tests {
             .collect()
     }
 
-    fn text(words: &[Word]) -> String {
-        words
-            .iter()
-            .map(|w| w.text.as_str())
-            .collect::<String>()
-            .trim()
-            .to_string()
-    }
+    use crate::transcript::text_of as text;
 
     #[test]
     fn a_split_amount_becomes_one_number_spanning_its_words() {

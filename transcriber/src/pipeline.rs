@@ -7,7 +7,7 @@ use crate::Error;
 use crate::guard;
 use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
 use crate::spelling::{HouseStyle, Spelling};
-use crate::transcript::{Segment, Word};
+use crate::transcript::{Segment, Word, text_of};
 use crate::vad::{self, Region, VadConfig, Window};
 
 /// Temperatures tried, in order, when the decode of a window that cannot be split loops (one
@@ -390,16 +390,6 @@ fn split_at_pauses(mut seg: Segment, regions: &[Region]) -> Vec<Segment> {
             })
         })
         .collect()
-}
-
-/// A segment's text: its words as whisper spaced them, trimmed.
-fn text_of(words: &[Word]) -> String {
-    words
-        .iter()
-        .map(|w| w.text.as_str())
-        .collect::<String>()
-        .trim()
-        .to_string()
 }
 
 fn ends_sentence(word: &str) -> bool {

@@ -504,40 +504,28 @@ fn pairs() -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::english::tests::words;
+    use crate::transcript::text_of;
 
     #[test]
-    fn a_segments_words_take_the_style_and_english_amounts_are_joined() {
-        let words = |text: &str| -> Vec<Word> {
-            text.split(' ')
-                .enumerate()
-                .map(|(i, w)| Word {
-                    start: i as f64,
-                    end: i as f64 + 1.0,
-                    text: format!(" {w}"),
-                    probability: 0.9,
-                    speaker: None,
-                })
-                .collect()
-        };
-        let joined = |style: &HouseStyle, text: &str| -> String {
-            style
-                .apply_words(words(text))
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect()
-        };
+    fn a_segments_words_take_the_style_and_english_is_mended() {
+        let joined =
+            |style: &HouseStyle, text: &str| -> String { text_of(&style.apply_words(words(text))) };
         let english = HouseStyle::new("en", Spelling::British, None);
         assert_eq!(
             joined(
                 &english,
-                "you're Honor, 100 and 20 million dong by the 15th on June"
+                "you're Honor, 100 and 20 million dong by the 15th on June, court room of the Procurecy"
             ),
-            " your Honour, 120 million dong by the 15th of June"
+            "your Honour, 120 million dong by the 15th of June, courtroom of the Procuracy"
         );
         let vietnamese = HouseStyle::new("vi", Spelling::British, None);
         assert_eq!(
-            joined(&vietnamese, "Toà 100 and 20 million 15th on June"),
-            " Tòa 100 and 20 million 15th on June"
+            joined(
+                &vietnamese,
+                "Toà 100 and 20 million 15th on June court room procurecy"
+            ),
+            "Tòa 100 and 20 million 15th on June court room procurecy"
         );
     }
 

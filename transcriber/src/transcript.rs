@@ -97,6 +97,17 @@ pub struct Word {
     pub speaker: Option<String>,
 }
 
+/// A segment's text: its words as whisper spaced them (each word carries its leading space),
+/// trimmed.
+pub fn text_of(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// How a transcript is written out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
