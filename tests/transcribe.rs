@@ -131,6 +131,51 @@ fn english_hearings_accuracy_and_turn_timing() {
     );
 }
 
+/// The server gives a hearing's participants' names to the decoder as its prompt. With that
+/// prompt, a fitted audio context made whisper end a 22 s window after its first sentence, and
+/// the judgment that followed never reached the minutes (`en_civil_loan.wav`, BENCHMARKS stop
+/// 18). Every turn of each hearing, decoded with its parties' names, has words.
+#[test]
+fn a_hearing_decoded_with_its_parties_names_keeps_every_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hearings: Vec<(PathBuf, PathBuf, &str)> = Vec::new();
+    if let Some(audio) = shared_eval("synthetic/en_civil_loan.wav") {
+        hearings.push((
+            audio.clone(),
+            audio.with_extension("json"),
+            "Tran Thi Mai, Le Van Hung",
+        ));
+    }
+    for script in &courtscribe_testkit::hearing::scripts().unwrap() {
+        let names = match script.file_stem().unwrap().to_str().unwrap() {
+            "en_criminal_theft" => "Nguyen Van Toan, Pham Thi Lan",
+            "en_divorce_custody" => "Do Thi Hoa, Vu Minh Quang",
+            "en_labour_dismissal" => "Ngo Thi Thu, Bui Quoc Thanh",
+            other => panic!("no party names for the script {other}"),
+        };
+        let made = courtscribe_testkit::hearing::synthesise(script, dir.path(), 0, false).unwrap();
+        hearings.push((made.audio, made.turns, names));
+    }
+    for (audio, turns, names) in &hearings {
+        let name = audio.file_name().unwrap().to_string_lossy();
+        let t = transcribe_json(audio, &["--language", "en", "--prompt", names]);
+        assert_well_formed(&t);
+        let heard = word_times(&t);
+        for turn in common::turns(turns) {
+            assert!(
+                heard
+                    .iter()
+                    .any(|w| w.0 >= turn.start - 0.5 && w.0 < turn.end + 0.5),
+                "{name}: the turn at {:.1}–{:.1} s (\"{}\") has no words: {}",
+                turn.start,
+                turn.end,
+                turn.text,
+                full_text(&t)
+            );
+        }
+    }
+}
+
 #[test]
 fn no_words_inside_the_recess() {
     let Some(audio) = shared_eval("synthetic/vi_civil_loan.wav") else {

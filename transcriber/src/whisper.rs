@@ -28,6 +28,8 @@ const SAMPLES_PER_POSITION: usize = 320;
 /// 1500 itself is not a multiple, so a window that fits in 1472 positions (29.44 s) never pays
 /// for the full 1500.
 const AUDIO_CTX_TILE: usize = 32;
+/// Windows shorter than this (seconds) get an audio context fitted to them (see [`audio_ctx`]).
+const FIT_BELOW_SECS: usize = 15;
 
 /// A loaded model, shareable across threads.
 #[derive(Clone)]
@@ -128,21 +130,23 @@ impl WhisperEngine {
     }
 }
 
-/// Encoder positions to decode `samples` of audio with: the audio plus a margin of about 1.3 s,
-/// and never fewer than 5 s worth. With a context of ~1–2 s the decoder loops (measured: a 1 s
-/// window of `en_civil_loan.wav` took 9.4 s of retries, another came out with its sentence
-/// twice); from 250 positions both decode cleanly. Long windows were once kept at the full
-/// context because fitting a 23 s window put turns' first words later (median error 0.15 →
-/// 0.36 s on `en_civil_loan.wav`, stop 13); with words snapped to speech onsets since, fitting
-/// every window left the first-word errors of four hearings as they were (0.13–0.18 s) and
-/// wrote 2% fewer wrong words on sixteen (BENCHMARKS, stop 17). The margin shrinks near 30 s so
-/// that a window never pays for the untiled 1500.
+/// Encoder positions to decode `samples` of audio with. A window under [`FIT_BELOW_SECS`] (a
+/// caption, a hearing's last window, a short recording) gets the audio plus a margin of about
+/// 1.3 s, and never fewer than 5 s worth: with a context of ~1–2 s the decoder loops (measured: a
+/// 1 s window of `en_civil_loan.wav` took 9.4 s of retries, another came out with its sentence
+/// twice); from 250 positions both decode cleanly. A longer window keeps whisper's full context,
+/// tiled (1472 positions up to 29.44 s, so it never pays for the untiled 1500). Fitting long
+/// windows too wrote 2% fewer wrong words without a prompt, but with the parties' names as the
+/// prompt whisper ended a fitted 22 s window after its first sentence and the judgment that
+/// followed never reached the minutes (`en_civil_loan.wav`, BENCHMARKS stop 18).
 fn audio_ctx(samples: usize) -> usize {
     let positions = samples / SAMPLES_PER_POSITION;
     let tiled_full = (FULL_AUDIO_CTX / AUDIO_CTX_TILE) * AUDIO_CTX_TILE;
+    let fitted = samples < FIT_BELOW_SECS * courtscribe_audio::WHISPER_SAMPLE_RATE as usize;
+    let needed = if fitted { positions + 64 } else { tiled_full };
     // whisper.cpp aborts the process (an assertion in its DTW) when the audio has more mel frames
     // (2 per position) than the context holds: always cover the audio, with a few positions over.
-    let needed = (positions + 64).min(tiled_full).max(positions + 8);
+    let needed = needed.min(tiled_full).max(positions + 8);
     needed
         .clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX)
         .next_multiple_of(AUDIO_CTX_TILE)
@@ -403,10 +407,13 @@ mod tests {
                 "{secs} s: {ctx}"
             );
         }
-        // Fitted to the audio with a margin, at least 5 s worth, and the tiled 1472 up to 29.28 s.
+        // A short window fitted to the audio with a margin, at least 5 s worth; a long one the
+        // tiled 1472 up to 29.44 s.
         assert_eq!(audio_ctx(16_000), 256);
         assert_eq!(audio_ctx(16_000 * 6), 384);
-        assert_eq!(audio_ctx(16_000 * 20), 1088);
+        assert_eq!(audio_ctx(16_000 * 14), 768);
+        assert_eq!(audio_ctx(16_000 * 15), 1472);
+        assert_eq!(audio_ctx(16_000 * 20), 1472);
         assert_eq!(audio_ctx(16_000 * 29), 1472);
         assert_eq!(audio_ctx(16_000 * 30), FULL_AUDIO_CTX);
     }
