@@ -39,6 +39,8 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 /// How often the server pings a station's connection.
 const PING_EVERY: Duration = Duration::from_secs(15);
+/// How long a closing connection waits for the station's Close before it is dropped.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// Captions a late subscriber is sent first.
 const RECENT_CAPTIONS: usize = 200;
 /// A stretch of speech is captioned at the latest when it is this long, pause or not: a caption
@@ -313,7 +315,26 @@ async fn refuse(socket: &mut WebSocket, message: impl Into<String>) {
     let message = message.into();
     tracing::warn!("live ingest refused: {message}");
     let _ = send(socket, &ServerMessage::Error { message }).await;
-    let _ = socket.send(Message::Close(None)).await;
+    close(socket).await;
+}
+
+/// Ends the connection with the closing handshake: our Close, then whatever the station still
+/// sends (a Pong to the last ping, its own Close) is read and dropped, for up to
+/// [`CLOSE_WAIT`]. Dropping the connection with unread bytes makes the kernel reset it, and a
+/// reset can destroy the last message before the station reads it: the `done` that names the
+/// stored recording was lost that way (a test saw "connection reset" instead of it).
+async fn close(socket: &mut WebSocket) {
+    if socket.send(Message::Close(None)).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// The part of a session a connection holds.
@@ -423,7 +444,7 @@ async fn serve_frames(state: &Arc<AppState>, socket: &mut WebSocket, session: &m
                     match finish(state, session).await {
                         Ok(done) => {
                             let _ = send(socket, &done).await;
-                            let _ = socket.send(Message::Close(None)).await;
+                            close(socket).await;
                         }
                         Err(e) => refuse(socket, e.message).await,
                     }
