@@ -54,21 +54,33 @@ pub(crate) fn join_split_hundreds(words: Vec<Word>) -> Vec<Word> {
         if h < 100 || !h.is_multiple_of(100) || !(1..100).contains(&u) || and.text.trim() != "and" {
             continue;
         }
-        let leading = &hundreds.text[..hundreds.text.len() - hundreds.text.trim_start().len()];
-        let joined = Word {
-            start: hundreds.start,
-            end: units.end,
-            text: format!("{leading}{}", written_like(h + u, &hundreds.text)),
-            probability: hundreds
-                .probability
-                .min(and.probability)
-                .min(units.probability),
-            speaker: hundreds.speaker.clone(),
-        };
+        let amount = written_like(h + u, &hundreds.text);
+        let joined = one_word(&out[n - 3..], &amount);
         out.truncate(n - 3);
         out.push(joined);
     }
     out
+}
+
+/// `words` as one word written `text` (after the first word's leading space): from the first's
+/// start to the last's end, as sure as the least sure of them.
+fn one_word(words: &[Word], text: &str) -> Word {
+    let first = &words[0];
+    Word {
+        start: first.start,
+        end: words[words.len() - 1].end,
+        text: format!("{}{text}", leading_space(&first.text)),
+        probability: words
+            .iter()
+            .map(|w| w.probability)
+            .fold(f32::INFINITY, f32::min),
+        speaker: first.speaker.clone(),
+    }
+}
+
+/// The spaces a word's text starts with (whisper writes a word with the space before it).
+fn leading_space(text: &str) -> &str {
+    &text[..text.len() - text.trim_start().len()]
 }
 
 /// `n` in digits, with thousands commas when `like` has them.
@@ -94,13 +106,12 @@ pub(crate) fn your_honour(mut words: Vec<Word>) -> Vec<Word> {
             .contains(&bare(&words[i + 1].text).to_lowercase().as_str());
         let heard = words[i].text.trim().replace('\u{2019}', "'");
         if addressed && heard.eq_ignore_ascii_case("you're") {
-            let leading = &words[i].text[..words[i].text.len() - words[i].text.trim_start().len()];
             let your = if heard.starts_with('Y') {
                 "Your"
             } else {
                 "your"
             };
-            words[i].text = format!("{leading}{your}");
+            words[i].text = format!("{}{your}", leading_space(&words[i].text));
         }
     }
     words
@@ -126,20 +137,17 @@ pub(crate) fn join_compounds(words: Vec<Word>) -> Vec<Word> {
                 .find(|(x, y, _)| a.eq_ignore_ascii_case(x) && b.eq_ignore_ascii_case(y))
                 .map(|(_, _, joined)| *joined)
         });
-        match (compound, out.last_mut()) {
+        match (compound, out.pop()) {
             (Some(joined), Some(first)) => {
-                let leading = &first.text[..first.text.len() - first.text.trim_start().len()];
                 let second = word
                     .text
                     .trim()
                     .trim_start_matches(|c: char| !c.is_alphanumeric());
                 let trailing = &second[bare(&word.text).len()..];
-                let joined = same_case(first.text.trim(), joined);
-                first.text = format!("{leading}{joined}{trailing}");
-                first.end = word.end;
-                first.probability = first.probability.min(word.probability);
+                let text = format!("{}{trailing}", same_case(first.text.trim(), joined));
+                out.push(one_word(&[first, word], &text));
             }
-            _ => out.push(word),
+            (_, first) => out.extend(first.into_iter().chain([word])),
         }
     }
     out

@@ -7,7 +7,8 @@
 //! ([`whisper`], behind the [`Recognizer`] seam) → loops and stock phrases are retried or
 //! removed ([`guard`]) → word times are mapped back to the recording and kept inside speech
 //! ([`pipeline`]) → the text takes the house style of its language ([`spelling`]; in English,
-//! amounts whisper split in two are joined and a few misheard phrases mended). Only this crate touches whisper.cpp.
+//! amounts whisper split in two are joined and a few misheard phrases mended). Only this crate
+//! touches whisper.cpp.
 
 mod english;
 pub mod guard;
