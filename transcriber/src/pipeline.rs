@@ -23,6 +23,14 @@ const WORD_TAIL_SECS: f64 = 0.0;
 /// decoder put them in a pause, so nobody said them there.
 const MAX_WORD_DISTANCE_FROM_SPEECH: f64 = 0.5;
 
+/// Detected speech (seconds) a window's decode may leave without a word before that stretch is
+/// decoded again on its own. Shorter stretches are coughs, noise VAD took for speech, or a word
+/// whisper rightly left out.
+const UNHEARD_SPEECH_SECS: f64 = 2.0;
+
+/// How far (seconds) on each side of a word the speech counts as heard.
+const HEARD_SLACK_SECS: f64 = 0.5;
+
 /// How far (seconds) a token's alignment may lie outside its segment and still be trusted.
 const ALIGNMENT_SLACK_SECS: f64 = 1.0;
 
@@ -124,13 +132,8 @@ pub fn recognise(
         // never given as context: the decoder copied it over the next turn ("3 million per month"
         // written where a party said "we have agreed on the division of property"), and it made
         // espeak-Vietnamese windows loop three times as often (BENCHMARKS, 2026-11-27 stop 16).
-        segments.extend(decode_window(
-            recognizer,
-            window,
-            &regions,
-            &language,
-            opts.prompt.as_deref(),
-            opts.retry_loops,
+        segments.extend(decode_all_speech(
+            recognizer, window, &regions, &language, opts,
         )?);
         done += window.duration_secs();
         progress(if total > 0.0 { done / total } else { 1.0 });
@@ -146,6 +149,47 @@ pub fn recognise(
         language_probability,
         segments,
     })
+}
+
+/// The window decoded, then every stretch of its speech the decode left without words (see
+/// [`unheard`]) decoded again on its own, segments in time order.
+fn decode_all_speech(
+    recognizer: &mut dyn Recognizer,
+    window: &Window,
+    regions: &[Region],
+    language: &str,
+    opts: &PipelineOptions,
+) -> Result<Vec<Segment>, Error> {
+    let prompt = opts.prompt.as_deref();
+    let mut segments = decode_window(
+        recognizer,
+        window,
+        regions,
+        language,
+        prompt,
+        opts.retry_loops,
+    )?;
+    for (start, end) in unheard(window, regions, &segments) {
+        let pad = opts.vad.pad_secs;
+        let Some(part) = window.part(start - pad, end + pad) else {
+            continue;
+        };
+        tracing::warn!(
+            start,
+            end,
+            "speech left without words; decoding it again on its own"
+        );
+        segments.extend(decode_window(
+            recognizer,
+            &part,
+            regions,
+            language,
+            prompt,
+            opts.retry_loops,
+        )?);
+    }
+    segments.sort_by(|a, b| a.start.total_cmp(&b.start));
+    Ok(segments)
 }
 
 fn decode_window(
@@ -232,6 +276,50 @@ fn decode_window(
     Ok(keep_speech(
         best_retry.map_or(greedy, |(_, segments)| segments),
     ))
+}
+
+/// Stretches of a window's detected speech (recording seconds, `start..end`) that no decoded word
+/// is at or near, each holding at least [`UNHEARD_SPEECH_SECS`] of speech. Whisper sometimes ends
+/// a window early: given the parties' names as its prompt, it wrote the first sentence of a 12 s
+/// window and stopped, and the turns after it never reached the minutes.
+fn unheard(window: &Window, regions: &[Region], segments: &[Segment]) -> Vec<(f64, f64)> {
+    let (from, to) = (window.source_start_secs(), window.source_end_secs());
+    let heard: Vec<(f64, f64)> = segments
+        .iter()
+        .flat_map(|s| &s.words)
+        .map(|w| (w.start - HEARD_SLACK_SECS, w.end + HEARD_SLACK_SECS))
+        .collect();
+    // The parts of each region no word covers, in order.
+    let mut parts: Vec<(f64, f64)> = Vec::new();
+    for r in regions {
+        let (start, end) = (r.start_secs().max(from), r.end_secs().min(to));
+        let mut cursor = start;
+        for &(s, e) in heard.iter().filter(|&&(s, e)| s < end && e > start) {
+            if s > cursor {
+                parts.push((cursor, s));
+            }
+            cursor = cursor.max(e);
+        }
+        if cursor < end {
+            parts.push((cursor, end));
+        }
+    }
+    // Parts with no word between them make one stretch.
+    let mut stretches: Vec<(f64, f64, f64)> = Vec::new();
+    for (s, e) in parts {
+        match stretches.last_mut() {
+            Some(last) if !heard.iter().any(|&(hs, he)| hs < s && he > last.1) => {
+                last.1 = e;
+                last.2 += e - s;
+            }
+            _ => stretches.push((s, e, e - s)),
+        }
+    }
+    stretches
+        .into_iter()
+        .filter(|&(_, _, speech)| speech >= UNHEARD_SPEECH_SECS)
+        .map(|(s, e, _)| (s, e))
+        .collect()
 }
 
 /// Loops collapsed to one copy, segments that are not speech dropped (and logged, so a clerk's
@@ -759,6 +847,57 @@ mod tests {
         assert!((segs[1].start - 21.2).abs() < 1e-6, "{}", segs[1].start);
         // Three greedy decodes: the window, then its halves; nothing sampled.
         assert_eq!(rec.temperatures, vec![0.0; 3]);
+    }
+
+    #[test]
+    fn speech_a_decode_left_without_words_is_decoded_again_on_its_own() {
+        let (w, regions) = window_and_regions();
+        // Whisper stops after the first words of a 10 s stretch of speech (100–110 s).
+        let decodes = vec![
+            vec![raw("thưa hội đồng", 0.2, 0.5)],
+            vec![raw("bị đơn xin trình bày", 0.5, 0.5)],
+        ];
+        let mut rec = Scripted {
+            decodes,
+            temperatures: vec![],
+        };
+        let opts = PipelineOptions::default();
+        let segs = decode_all_speech(&mut rec, &w, &regions, "vi", &opts).expect("decodes");
+        let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["thưa hội đồng", "bị đơn xin trình bày"]);
+        // The second decode heard the recording from where the first one's words ended.
+        assert!(
+            (101.7..=103.0).contains(&segs[1].start),
+            "{}",
+            segs[1].start
+        );
+        assert_eq!(rec.temperatures, vec![0.0; 2]);
+    }
+
+    #[test]
+    fn speech_the_words_reach_is_not_decoded_again() {
+        let (w, regions) = window_and_regions();
+        // Words until 8.7 s of the 10 s window: 1.3 s of speech is left, under the threshold.
+        let text: Vec<String> = (0..17).map(|i| format!("từ{i}")).collect();
+        let mut rec = Scripted {
+            decodes: vec![vec![raw(&text.join(" "), 0.2, 0.5)]],
+            temperatures: vec![],
+        };
+        let opts = PipelineOptions::default();
+        let segs = decode_all_speech(&mut rec, &w, &regions, "vi", &opts).expect("decodes");
+        assert_eq!(segs.len(), 1);
+        assert_eq!(rec.temperatures, vec![0.0]);
+    }
+
+    #[test]
+    fn unheard_speech_is_cut_at_every_word() {
+        let (w, regions) = window_and_regions();
+        // Words at 103–104 s leave 100–102.5 s and 104.5–110 s (half a second heard each side).
+        let seg = to_segment(&raw("có mặt", 3.0, 0.5), &w, &regions).expect("segment");
+        let stretches = unheard(&w, &regions, &[seg]);
+        assert_eq!(stretches.len(), 2, "{stretches:?}");
+        assert!((stretches[0].0 - 100.0).abs() < 1e-6 && (stretches[0].1 - 102.5).abs() < 1e-6);
+        assert!((stretches[1].0 - 104.5).abs() < 1e-6 && (stretches[1].1 - 110.0).abs() < 1e-6);
     }
 
     #[test]

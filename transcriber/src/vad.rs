@@ -246,28 +246,46 @@ impl Window {
             .skip(1)
             .min_by_key(|p| p.window_start.abs_diff(middle))?
             .window_start;
-        let left = Window {
-            samples: self.samples[..at].to_vec(),
-            pieces: self
-                .pieces
-                .iter()
-                .filter(|p| p.window_start < at)
-                .copied()
-                .collect(),
+        Some((self.slice(0, at), self.slice(at, self.samples.len())))
+    }
+
+    /// The part of the window that holds recording time `from..to` (seconds), or `None` when it
+    /// holds none of it.
+    pub fn part(&self, from: f64, to: f64) -> Option<Window> {
+        let (from, to) = ((from.max(0.0) * SR) as usize, (to.max(0.0) * SR) as usize);
+        // Window positions of the first and last recording sample of the span the pieces hold.
+        let inside = |p: &Piece| {
+            let (s, e) = (from.max(p.source_start), to.min(p.source_start + p.len));
+            (s < e).then(|| {
+                (
+                    p.window_start + s - p.source_start,
+                    p.window_start + e - p.source_start,
+                )
+            })
         };
-        let right = Window {
-            samples: self.samples[at..].to_vec(),
-            pieces: self
-                .pieces
-                .iter()
-                .filter(|p| p.window_start >= at)
-                .map(|p| Piece {
-                    window_start: p.window_start - at,
-                    ..*p
+        let first = self.pieces.iter().find_map(inside)?;
+        let last = self.pieces.iter().rev().find_map(inside)?;
+        Some(self.slice(first.0, last.1))
+    }
+
+    /// Window samples `from..to` as a window of their own, pieces clipped and re-based.
+    fn slice(&self, from: usize, to: usize) -> Window {
+        let pieces = self
+            .pieces
+            .iter()
+            .filter_map(|p| {
+                let (s, e) = (from.max(p.window_start), to.min(p.window_start + p.len));
+                (s < e).then(|| Piece {
+                    window_start: s - from,
+                    source_start: p.source_start + s - p.window_start,
+                    len: e - s,
                 })
-                .collect(),
-        };
-        Some((left, right))
+            })
+            .collect();
+        Window {
+            samples: self.samples[from..to].to_vec(),
+            pieces,
+        }
     }
 }
 
@@ -419,6 +437,37 @@ mod tests {
             w.to_source_secs(3.6)
         );
         assert!((w.source_end_secs() - 7.7).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_part_of_a_window_keeps_recording_time() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let samples = vec![0.1f32; 60 * sr];
+        // As above: pieces holding 0.8–3.2 s and (with the kept pause) 4.3–7.7 s.
+        let regions = [
+            Region {
+                start: sr,
+                end: 3 * sr,
+            },
+            Region {
+                start: 11 * sr / 2,
+                end: 15 * sr / 2,
+            },
+        ];
+        let w = &windows(&samples, &regions, &cfg())[0];
+        let part = w.part(5.0, 7.0).expect("inside the second piece");
+        assert!((part.duration_secs() - 2.0).abs() < 0.01);
+        assert!((part.to_source_secs(0.5) - 5.5).abs() < 0.01);
+        // Across the cut pause: 2.0–3.2 s, then 4.3–6.0 s.
+        let part = w.part(2.0, 6.0).expect("across both pieces");
+        assert!(
+            (part.duration_secs() - 2.9).abs() < 0.01,
+            "{}",
+            part.duration_secs()
+        );
+        assert!((part.to_source_secs(1.7) - 4.8).abs() < 0.01);
+        assert!((part.source_end_secs() - 6.0).abs() < 0.01);
+        assert!(w.part(20.0, 30.0).is_none());
     }
 
     #[test]
