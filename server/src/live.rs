@@ -1012,9 +1012,14 @@ fn caption(
             spelling: engine.spelling,
             ..Default::default()
         };
-        courtscribe_transcriber::pipeline::recognise(recognizer, &samples, &opts, &mut |_| {})
-            .map(|r| r.segments)
-            .map_err(|e| e.to_string())
+        courtscribe_transcriber::pipeline::recognise(
+            std::slice::from_mut(recognizer),
+            &samples,
+            &opts,
+            &mut |_| {},
+        )
+        .map(|r| r.segments)
+        .map_err(|e| e.to_string())
     })();
     let kind = if partial { "partial" } else { "final" };
     state

@@ -69,8 +69,8 @@ pub fn transcribe(
 ) -> Result<Transcript, Error> {
     check_options(engine, &opts.pipeline)?;
     let mono = audio.mono();
-    let mut recognizer = engine.recognizer()?;
-    let found = pipeline::recognise(&mut recognizer, &mono, &opts.pipeline, progress)?;
+    let mut recognizers = engine.recognizers()?;
+    let found = pipeline::recognise(&mut recognizers, &mono, &opts.pipeline, progress)?;
     Ok(Transcript {
         audio: AudioInfo {
             path: path.display().to_string(),

@@ -1,6 +1,8 @@
 //! From 16 kHz samples to segments: VAD → windows → decoder (with loop fallback) → words mapped
 //! back to recording time → guards.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use unicode_normalization::UnicodeNormalization;
 
 use crate::Error;
@@ -104,40 +106,38 @@ pub struct Recognised {
 }
 
 /// Transcribes 16 kHz mono `samples`. `progress` receives the fraction of speech decoded (0..=1).
-pub fn recognise(
-    recognizer: &mut dyn Recognizer,
+/// Windows are decoded side by side, one per recogniser in `recognizers` (at least one); each
+/// stands alone (nothing decoded is carried to the next), so the order they are decoded in
+/// changes nothing but the time taken.
+pub fn recognise<R: Recognizer + Send>(
+    recognizers: &mut [R],
     samples: &[f32],
     opts: &PipelineOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Recognised, Error> {
+    let Some(first_recognizer) = recognizers.first_mut() else {
+        return Err(Error::Decode("no decoding state to decode with".into()));
+    };
     let regions = vad::speech_regions(samples, &opts.vad);
     let windows = vad::windows(samples, &regions, &opts.vad);
 
     let (language, language_probability) = match (&opts.language, windows.first()) {
         (Language::Fixed(code), _) => (code.clone(), None),
         (Language::Auto, Some(first)) => {
-            let (code, p) = court_language_first(&recognizer.detect_language(&first.samples)?);
+            let (code, p) =
+                court_language_first(&first_recognizer.detect_language(&first.samples)?);
             (code, Some(p))
         }
         // Nothing was said: there is nothing to detect and nothing to decode.
         (Language::Auto, None) => ("und".to_string(), None),
     };
 
-    let total: f64 = windows.iter().map(Window::duration_secs).sum();
-    let mut done = 0.0;
     progress(0.0);
-    let mut segments: Vec<Segment> = Vec::new();
-    for window in &windows {
-        // The decoder's prompt is the case vocabulary and nothing else. Text already decoded is
-        // never given as context: the decoder copied it over the next turn ("3 million per month"
-        // written where a party said "we have agreed on the division of property"), and it made
-        // espeak-Vietnamese windows loop three times as often (BENCHMARKS, 2026-11-27 stop 16).
-        segments.extend(decode_all_speech(
-            recognizer, window, &regions, &language, opts,
-        )?);
-        done += window.duration_secs();
-        progress(if total > 0.0 { done / total } else { 1.0 });
-    }
+    let mut segments: Vec<Segment> =
+        decode_windows(recognizers, &windows, &regions, &language, opts, progress)?
+            .into_iter()
+            .flatten()
+            .collect();
     let style = HouseStyle::new(&language, opts.spelling, opts.prompt.as_deref());
     for (id, seg) in segments.iter_mut().enumerate() {
         seg.id = id;
@@ -151,10 +151,59 @@ pub fn recognise(
     })
 }
 
+/// Every window decoded ([`decode_all_speech`]), its segments at the window's index. Each
+/// recogniser runs on its own thread and takes the longest window not yet taken, so the last
+/// windows to finish are short ones. The first error stops the others taking more.
+fn decode_windows<R: Recognizer + Send>(
+    recognizers: &mut [R],
+    windows: &[Window],
+    regions: &[Region],
+    language: &str,
+    opts: &PipelineOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Vec<Vec<Segment>>, Error> {
+    let mut longest_first: Vec<usize> = (0..windows.len()).collect();
+    longest_first.sort_by_key(|&i| std::cmp::Reverse(windows[i].samples.len()));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let total: f64 = windows.iter().map(Window::duration_secs).sum();
+    let mut decoded: Vec<Option<Vec<Segment>>> = vec![None; windows.len()];
+    std::thread::scope(|scope| {
+        let (sender, received) = std::sync::mpsc::channel();
+        for recognizer in recognizers.iter_mut() {
+            let sender = sender.clone();
+            let (next, failed, longest_first) = (&next, &failed, &longest_first);
+            scope.spawn(move || {
+                while !failed.load(Ordering::Relaxed) {
+                    let Some(&i) = longest_first.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let result =
+                        decode_all_speech(recognizer, &windows[i], regions, language, opts);
+                    failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                    if sender.send((i, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let mut done = 0.0;
+        for (i, result) in received {
+            decoded[i] = Some(result?);
+            done += windows[i].duration_secs();
+            progress(if total > 0.0 { done / total } else { 1.0 });
+        }
+        Ok::<(), Error>(())
+    })?;
+    progress(1.0);
+    Ok(decoded.into_iter().map(Option::unwrap_or_default).collect())
+}
+
 /// The window decoded, then every stretch of its speech the decode left without words (see
 /// [`unheard`]) decoded again on its own, segments in time order.
 fn decode_all_speech(
-    recognizer: &mut dyn Recognizer,
+    recognizer: &mut impl Recognizer,
     window: &Window,
     regions: &[Region],
     language: &str,
@@ -847,6 +896,99 @@ mod tests {
         assert!((segs[1].start - 21.2).abs() < 1e-6, "{}", segs[1].start);
         // Three greedy decodes: the window, then its halves; nothing sampled.
         assert_eq!(rec.temperatures, vec![0.0; 3]);
+    }
+
+    /// Hears in each window one word naming the window's length in tenths of a second, and
+    /// fails on a window of `fail_on` tenths.
+    struct Lengths {
+        fail_on: Option<usize>,
+    }
+
+    impl Recognizer for Lengths {
+        fn detect_language(&mut self, _: &[f32]) -> Result<Vec<(String, f32)>, Error> {
+            Ok(vec![("vi".into(), 0.9)])
+        }
+        fn decode(
+            &mut self,
+            audio: &[f32],
+            _: &DecodeRequest<'_>,
+        ) -> Result<Vec<RawSegment>, Error> {
+            let tenths = audio.len() * 10 / WHISPER_SAMPLE_RATE as usize;
+            if Some(tenths) == self.fail_on {
+                return Err(Error::Decode(format!("window of {tenths} tenths")));
+            }
+            Ok(vec![raw(&format!("w{tenths}"), 0.2, 1.0)])
+        }
+    }
+
+    /// Windows of 1, 3, 2 and 2.5 s of speech, 10 s apart in the recording.
+    fn four_windows() -> (Vec<Window>, Vec<Region>) {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let lengths = [10, 30, 20, 25].map(|tenths| tenths * sr / 10);
+        let windows = lengths
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| Window {
+                samples: vec![0.0; len],
+                pieces: vec![vad::Piece {
+                    window_start: 0,
+                    source_start: i * 10 * sr,
+                    len,
+                }],
+            })
+            .collect();
+        let regions = lengths
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| Region {
+                start: i * 10 * sr,
+                end: i * 10 * sr + len,
+            })
+            .collect();
+        (windows, regions)
+    }
+
+    #[test]
+    fn windows_decoded_side_by_side_come_back_in_recording_order() {
+        let (windows, regions) = four_windows();
+        let opts = PipelineOptions::default();
+        let mut fractions = Vec::new();
+        let mut recognizers = [Lengths { fail_on: None }, Lengths { fail_on: None }];
+        let decoded = decode_windows(
+            &mut recognizers,
+            &windows,
+            &regions,
+            "vi",
+            &opts,
+            &mut |f| fractions.push(f),
+        )
+        .expect("decodes");
+        let texts: Vec<Vec<&str>> = decoded
+            .iter()
+            .map(|segs| segs.iter().map(|s| s.text.as_str()).collect())
+            .collect();
+        assert_eq!(texts, [["w10"], ["w30"], ["w20"], ["w25"]]);
+        assert!(fractions.windows(2).all(|f| f[0] <= f[1]), "{fractions:?}");
+        assert_eq!(fractions.last(), Some(&1.0));
+    }
+
+    #[test]
+    fn a_window_that_fails_fails_the_recording() {
+        let (windows, regions) = four_windows();
+        let opts = PipelineOptions::default();
+        let mut recognizers = [Lengths { fail_on: Some(20) }, Lengths { fail_on: Some(20) }];
+        let result = decode_windows(
+            &mut recognizers,
+            &windows,
+            &regions,
+            "vi",
+            &opts,
+            &mut |_| {},
+        );
+        assert!(
+            matches!(&result, Err(Error::Decode(m)) if m.contains("20 tenths")),
+            "{result:?}"
+        );
     }
 
     #[test]

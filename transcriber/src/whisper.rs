@@ -31,6 +31,17 @@ const AUDIO_CTX_TILE: usize = 32;
 /// Windows shorter than this (seconds) get an audio context fitted to them (see [`audio_ctx`]).
 const FIT_BELOW_SECS: usize = 15;
 
+/// The most decoding states one transcription runs side by side on the CPU.
+const MAX_PARALLEL_STATES: usize = 4;
+
+/// How `threads` CPU threads are shared among decoding states: `(states, threads each)`, as many
+/// states as allowed, each with the fewest threads that keeps the total within `threads`.
+fn parallel_layout(threads: usize) -> (usize, usize) {
+    let threads = threads.max(1);
+    let each = threads.div_ceil(MAX_PARALLEL_STATES);
+    (threads / each, each)
+}
+
 /// A loaded model, shareable across threads.
 #[derive(Clone)]
 pub struct WhisperEngine {
@@ -103,8 +114,29 @@ impl WhisperEngine {
         self.ctx.is_multilingual()
     }
 
-    /// A fresh decoding state on the shared model.
+    /// A fresh decoding state on the shared model, decoding with all of the engine's threads.
     pub fn recognizer(&self) -> Result<WhisperRecognizer, Error> {
+        self.state_with(self.threads)
+    }
+
+    /// Fresh decoding states that together use the engine's threads, for decoding a recording's
+    /// windows side by side ([`crate::pipeline::recognise`]). On the CPU, several states of few
+    /// threads each get more done than one state of many: one state's threads wait for each other
+    /// at every step of the graph, while independent states never wait (2 cores: two 1-thread
+    /// states decoded two hearings in 6.3 s where one 2-thread state took 8.2 s, BENCHMARKS stop
+    /// 19). At most [`MAX_PARALLEL_STATES`], as each holds its own buffers (~150–200 MB for
+    /// `base`, over 1 GB for `large-v3`). A GPU build decodes with one state: its kernels already
+    /// keep the device busy.
+    pub fn recognizers(&self) -> Result<Vec<WhisperRecognizer>, Error> {
+        let (states, threads_each) = if cfg!(any(feature = "cuda", feature = "vulkan")) {
+            (1, self.threads)
+        } else {
+            parallel_layout(self.threads)
+        };
+        (0..states).map(|_| self.state_with(threads_each)).collect()
+    }
+
+    fn state_with(&self, threads: usize) -> Result<WhisperRecognizer, Error> {
         let state = self
             .ctx
             .create_state()
@@ -112,6 +144,7 @@ impl WhisperEngine {
         Ok(WhisperRecognizer {
             engine: self.clone(),
             state,
+            threads,
         })
     }
 
@@ -201,12 +234,15 @@ fn dtw_mode(h: &Hparams) -> DtwMode<'static> {
 pub struct WhisperRecognizer {
     engine: WhisperEngine,
     state: WhisperState,
+    /// CPU threads this state decodes with.
+    threads: usize,
 }
 
 impl std::fmt::Debug for WhisperRecognizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WhisperRecognizer")
             .field("engine", &self.engine)
+            .field("threads", &self.threads)
             .finish()
     }
 }
@@ -223,7 +259,7 @@ impl WhisperRecognizer {
         let ctx = &self.engine.ctx;
         let (sot, nosp) = (ctx.token_sot(), ctx.token_nosp());
         self.state
-            .decode(&[sot], 0, self.engine.threads)
+            .decode(&[sot], 0, self.threads)
             .map_err(|e| Error::Decode(format!("no-speech probe: {e}")))?;
         let logits = self
             .state
@@ -248,7 +284,7 @@ impl Recognizer for WhisperRecognizer {
         if !self.engine.is_multilingual() {
             return Ok(vec![("en".into(), 1.0)]);
         }
-        let threads = self.engine.threads;
+        let threads = self.threads;
         self.state
             .pcm_to_mel(audio, threads)
             .map_err(|e| Error::Decode(format!("mel: {e}")))?;
@@ -276,7 +312,7 @@ impl Recognizer for WhisperRecognizer {
         } else {
             SamplingStrategy::Greedy { best_of: 1 }
         });
-        params.set_n_threads(self.engine.threads as i32);
+        params.set_n_threads(self.threads as i32);
         params.set_language(Some(request.language));
         params.set_translate(false);
         // Each window stands alone: text from before a pause must not steer what comes after.
@@ -373,6 +409,28 @@ mod tests {
                 system_info().contains(feature),
                 "whisper.cpp built without {feature} ({why}): {}",
                 system_info()
+            );
+        }
+    }
+
+    #[test]
+    fn parallel_states_share_the_threads_without_oversubscribing() {
+        assert_eq!(parallel_layout(1), (1, 1));
+        assert_eq!(parallel_layout(2), (2, 1));
+        assert_eq!(parallel_layout(4), (4, 1));
+        assert_eq!(parallel_layout(6), (3, 2));
+        assert_eq!(parallel_layout(8), (4, 2));
+        for threads in 1..=64 {
+            let (states, each) = parallel_layout(threads);
+            assert!(states * each <= threads, "{threads}: {states} × {each}");
+            assert!(
+                (1..=MAX_PARALLEL_STATES).contains(&states),
+                "{threads}: {states}"
+            );
+            // What is left over is less than one state's share.
+            assert!(
+                threads - states * each < each,
+                "{threads}: {states} × {each}"
             );
         }
     }

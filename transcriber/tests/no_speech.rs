@@ -111,7 +111,13 @@ fn vietnamese_court_speech_is_not_taken_for_silence() {
     ];
     for (voice, pitch, text) in said {
         let audio = speak_samples(Voice::new(voice).pitch(pitch), text);
-        let out = pipeline::recognise(&mut recognizer, &audio, &opts, &mut |_| {}).unwrap();
+        let out = pipeline::recognise(
+            std::slice::from_mut(&mut recognizer),
+            &audio,
+            &opts,
+            &mut |_| {},
+        )
+        .unwrap();
         let heard: Vec<&str> = out.segments.iter().map(|s| s.text.as_str()).collect();
         let words: usize = heard.iter().map(|t| t.split_whitespace().count()).sum();
         let spoken = text.split_whitespace().count();

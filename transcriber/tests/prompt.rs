@@ -54,7 +54,13 @@ fn no_window_is_prompted_with_text_decoded_before_it() {
         prompt: Some(vocabulary.into()),
         ..PipelineOptions::default()
     };
-    let out = pipeline::recognise(&mut recognizer, &audio, &opts, &mut |_| {}).unwrap();
+    let out = pipeline::recognise(
+        std::slice::from_mut(&mut recognizer),
+        &audio,
+        &opts,
+        &mut |_| {},
+    )
+    .unwrap();
     let text: String = out
         .segments
         .iter()

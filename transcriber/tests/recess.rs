@@ -47,7 +47,13 @@ fn a_formula_said_again_after_each_recess_is_transcribed_every_time() {
         language: Language::Fixed("en".into()),
         ..PipelineOptions::default()
     };
-    let out = pipeline::recognise(&mut recognizer, &audio, &opts, &mut |_| {}).unwrap();
+    let out = pipeline::recognise(
+        std::slice::from_mut(&mut recognizer),
+        &audio,
+        &opts,
+        &mut |_| {},
+    )
+    .unwrap();
     let heard: Vec<(f64, String)> = out
         .segments
         .iter()

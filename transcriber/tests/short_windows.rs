@@ -26,7 +26,13 @@ fn short_windows_decode_without_loops_or_repeated_sentences() {
     for (start, secs) in [(74.0, 1.0), (20.0, 3.0)] {
         let from = (start * 16_000.0) as usize;
         let window = &samples[from..from + (secs * 16_000.0) as usize];
-        let out = pipeline::recognise(&mut recognizer, window, &opts, &mut |_| {}).unwrap();
+        let out = pipeline::recognise(
+            std::slice::from_mut(&mut recognizer),
+            window,
+            &opts,
+            &mut |_| {},
+        )
+        .unwrap();
         let texts: Vec<String> = out
             .segments
             .iter()
