@@ -153,7 +153,10 @@ pub fn recognise<R: Recognizer + Send>(
 
 /// Every window decoded ([`decode_all_speech`]), its segments at the window's index. Each
 /// recogniser runs on its own thread and takes the longest window not yet taken, so the last
-/// windows to finish are short ones. The first error stops the others taking more.
+/// windows to finish are short ones. The first error stops the others taking more. With fewer
+/// windows than recognisers (a short recording), the recognisers that get one share all the
+/// threads: one window on one of two single-threaded states took a third longer than on both
+/// threads.
 fn decode_windows<R: Recognizer + Send>(
     recognizers: &mut [R],
     windows: &[Window],
@@ -162,6 +165,13 @@ fn decode_windows<R: Recognizer + Send>(
     opts: &PipelineOptions,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Vec<Vec<Segment>>, Error> {
+    let threads: usize = recognizers.iter().map(|r| r.threads()).sum();
+    let used = windows.len().min(recognizers.len()).max(1);
+    let recognizers = &mut recognizers[..used];
+    for (i, recognizer) in recognizers.iter_mut().enumerate() {
+        // The first ones take what does not divide evenly.
+        recognizer.set_threads(threads / used + usize::from(i < threads % used));
+    }
     let mut longest_first: Vec<usize> = (0..windows.len()).collect();
     longest_first.sort_by_key(|&i| std::cmp::Reverse(windows[i].samples.len()));
     let next = AtomicUsize::new(0);
@@ -902,6 +912,16 @@ mod tests {
     /// fails on a window of `fail_on` tenths.
     struct Lengths {
         fail_on: Option<usize>,
+        threads: usize,
+    }
+
+    impl Lengths {
+        fn new(fail_on: Option<usize>) -> Self {
+            Self {
+                fail_on,
+                threads: 1,
+            }
+        }
     }
 
     impl Recognizer for Lengths {
@@ -918,6 +938,12 @@ mod tests {
                 return Err(Error::Decode(format!("window of {tenths} tenths")));
             }
             Ok(vec![raw(&format!("w{tenths}"), 0.2, 1.0)])
+        }
+        fn threads(&self) -> usize {
+            self.threads
+        }
+        fn set_threads(&mut self, threads: usize) {
+            self.threads = threads;
         }
     }
 
@@ -953,7 +979,7 @@ mod tests {
         let (windows, regions) = four_windows();
         let opts = PipelineOptions::default();
         let mut fractions = Vec::new();
-        let mut recognizers = [Lengths { fail_on: None }, Lengths { fail_on: None }];
+        let mut recognizers = [Lengths::new(None), Lengths::new(None)];
         let decoded = decode_windows(
             &mut recognizers,
             &windows,
@@ -973,10 +999,42 @@ mod tests {
     }
 
     #[test]
+    fn a_recording_of_fewer_windows_than_states_gives_them_every_thread() {
+        let (mut windows, regions) = four_windows();
+        let opts = PipelineOptions::default();
+        let mut recognizers = [Lengths::new(None), Lengths::new(None), Lengths::new(None)];
+        recognizers[0].threads = 2;
+        // Four windows on three states: each keeps its threads.
+        decode_windows(
+            &mut recognizers,
+            &windows,
+            &regions,
+            "vi",
+            &opts,
+            &mut |_| {},
+        )
+        .expect("decodes");
+        assert_eq!(recognizers.each_ref().map(|r| r.threads), [2, 1, 1]);
+        // One window: the state that decodes it has all four threads.
+        windows.truncate(1);
+        let decoded = decode_windows(
+            &mut recognizers,
+            &windows,
+            &regions,
+            "vi",
+            &opts,
+            &mut |_| {},
+        )
+        .expect("decodes");
+        assert_eq!(decoded.len(), 1);
+        assert_eq!(recognizers[0].threads, 4);
+    }
+
+    #[test]
     fn a_window_that_fails_fails_the_recording() {
         let (windows, regions) = four_windows();
         let opts = PipelineOptions::default();
-        let mut recognizers = [Lengths { fail_on: Some(20) }, Lengths { fail_on: Some(20) }];
+        let mut recognizers = [Lengths::new(Some(20)), Lengths::new(Some(20))];
         let result = decode_windows(
             &mut recognizers,
             &windows,

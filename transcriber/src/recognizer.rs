@@ -70,4 +70,10 @@ pub trait Recognizer: Send {
         audio: &[f32],
         request: &DecodeRequest<'_>,
     ) -> Result<Vec<RawSegment>, Error>;
+    /// The CPU threads a decode uses.
+    fn threads(&self) -> usize {
+        1
+    }
+    /// Decodes from now on with `threads` CPU threads (for recognisers that can).
+    fn set_threads(&mut self, _threads: usize) {}
 }

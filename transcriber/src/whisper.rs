@@ -376,6 +376,14 @@ impl Recognizer for WhisperRecognizer {
         }
         Ok(out)
     }
+
+    fn threads(&self) -> usize {
+        self.threads
+    }
+
+    fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
 }
 
 #[cfg(test)]
