@@ -109,7 +109,7 @@ pub struct Recognised {
 /// Windows are decoded side by side, one per recogniser in `recognizers` (at least one); each
 /// stands alone (nothing decoded is carried to the next), so the order they are decoded in
 /// changes nothing but the time taken.
-pub fn recognise<R: Recognizer + Send>(
+pub fn recognise<R: Recognizer>(
     recognizers: &mut [R],
     samples: &[f32],
     opts: &PipelineOptions,
@@ -157,7 +157,7 @@ pub fn recognise<R: Recognizer + Send>(
 /// windows than recognisers (a short recording), the recognisers that get one share all the
 /// threads: one window on one of two single-threaded states took a third longer than on both
 /// threads.
-fn decode_windows<R: Recognizer + Send>(
+fn decode_windows<R: Recognizer>(
     recognizers: &mut [R],
     windows: &[Window],
     regions: &[Region],
@@ -974,6 +974,16 @@ mod tests {
         (windows, regions)
     }
 
+    /// [`decode_windows`] with the default options, progress ignored.
+    fn decode_quietly(
+        recognizers: &mut [Lengths],
+        windows: &[Window],
+        regions: &[Region],
+    ) -> Result<Vec<Vec<Segment>>, Error> {
+        let opts = PipelineOptions::default();
+        decode_windows(recognizers, windows, regions, "vi", &opts, &mut |_| {})
+    }
+
     #[test]
     fn windows_decoded_side_by_side_come_back_in_recording_order() {
         let (windows, regions) = four_windows();
@@ -1001,31 +1011,14 @@ mod tests {
     #[test]
     fn a_recording_of_fewer_windows_than_states_gives_them_every_thread() {
         let (mut windows, regions) = four_windows();
-        let opts = PipelineOptions::default();
         let mut recognizers = [Lengths::new(None), Lengths::new(None), Lengths::new(None)];
         recognizers[0].threads = 2;
         // Four windows on three states: each keeps its threads.
-        decode_windows(
-            &mut recognizers,
-            &windows,
-            &regions,
-            "vi",
-            &opts,
-            &mut |_| {},
-        )
-        .expect("decodes");
+        decode_quietly(&mut recognizers, &windows, &regions).expect("decodes");
         assert_eq!(recognizers.each_ref().map(|r| r.threads), [2, 1, 1]);
         // One window: the state that decodes it has all four threads.
         windows.truncate(1);
-        let decoded = decode_windows(
-            &mut recognizers,
-            &windows,
-            &regions,
-            "vi",
-            &opts,
-            &mut |_| {},
-        )
-        .expect("decodes");
+        let decoded = decode_quietly(&mut recognizers, &windows, &regions).expect("decodes");
         assert_eq!(decoded.len(), 1);
         assert_eq!(recognizers[0].threads, 4);
     }
@@ -1033,16 +1026,8 @@ mod tests {
     #[test]
     fn a_window_that_fails_fails_the_recording() {
         let (windows, regions) = four_windows();
-        let opts = PipelineOptions::default();
         let mut recognizers = [Lengths::new(Some(20)), Lengths::new(Some(20))];
-        let result = decode_windows(
-            &mut recognizers,
-            &windows,
-            &regions,
-            "vi",
-            &opts,
-            &mut |_| {},
-        );
+        let result = decode_quietly(&mut recognizers, &windows, &regions);
         assert!(
             matches!(&result, Err(Error::Decode(m)) if m.contains("20 tenths")),
             "{result:?}"

@@ -404,12 +404,11 @@ mod tests {
         );
     }
 
-    #[test]
-    fn long_pauses_are_cut_and_times_map_back() {
+    /// Speech at 1–3 s and 5.5–7.5 s: 2.1 s of the pause between the padded regions, of which the
+    /// one window keeps 1 s.
+    fn two_turns_one_window() -> Window {
         let sr = WHISPER_SAMPLE_RATE as usize;
         let samples = vec![0.1f32; 60 * sr];
-        // Speech at 1–3 s and 5.5–7.5 s: 2.1 s of the pause between the padded regions, of which
-        // the window keeps 1 s.
         let regions = [
             Region {
                 start: sr,
@@ -420,9 +419,14 @@ mod tests {
                 end: 15 * sr / 2,
             },
         ];
-        let w = windows(&samples, &regions, &cfg());
+        let mut w = windows(&samples, &regions, &cfg());
         assert_eq!(w.len(), 1);
-        let w = &w[0];
+        w.remove(0)
+    }
+
+    #[test]
+    fn long_pauses_are_cut_and_times_map_back() {
+        let w = &two_turns_one_window();
         // 2.4 s + 1 s kept pause + 2.4 s (0.2 s padding either side).
         assert!(
             (w.duration_secs() - 5.8).abs() < 0.01,
@@ -441,20 +445,8 @@ mod tests {
 
     #[test]
     fn a_part_of_a_window_keeps_recording_time() {
-        let sr = WHISPER_SAMPLE_RATE as usize;
-        let samples = vec![0.1f32; 60 * sr];
-        // As above: pieces holding 0.8–3.2 s and (with the kept pause) 4.3–7.7 s.
-        let regions = [
-            Region {
-                start: sr,
-                end: 3 * sr,
-            },
-            Region {
-                start: 11 * sr / 2,
-                end: 15 * sr / 2,
-            },
-        ];
-        let w = &windows(&samples, &regions, &cfg())[0];
+        // Pieces holding 0.8–3.2 s and (with the kept pause) 4.3–7.7 s.
+        let w = &two_turns_one_window();
         let part = w.part(5.0, 7.0).expect("inside the second piece");
         assert!((part.duration_secs() - 2.0).abs() < 0.01);
         assert!((part.to_source_secs(0.5) - 5.5).abs() < 0.01);

@@ -7,7 +7,7 @@ mod common;
 
 use courtscribe_testkit::{Voice, speak_samples};
 use courtscribe_transcriber::recognizer::{DecodeRequest, RawSegment};
-use courtscribe_transcriber::{PipelineOptions, Recognizer, pipeline};
+use courtscribe_transcriber::{PipelineOptions, Recognizer};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 
@@ -111,13 +111,7 @@ fn vietnamese_court_speech_is_not_taken_for_silence() {
     ];
     for (voice, pitch, text) in said {
         let audio = speak_samples(Voice::new(voice).pitch(pitch), text);
-        let out = pipeline::recognise(
-            std::slice::from_mut(&mut recognizer),
-            &audio,
-            &opts,
-            &mut |_| {},
-        )
-        .unwrap();
+        let out = common::recognise(&mut recognizer, &audio, &opts);
         let heard: Vec<&str> = out.segments.iter().map(|s| s.text.as_str()).collect();
         let words: usize = heard.iter().map(|t| t.split_whitespace().count()).sum();
         let spoken = text.split_whitespace().count();

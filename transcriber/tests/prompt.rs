@@ -9,7 +9,7 @@ mod common;
 
 use common::Recording;
 use courtscribe_testkit::speak_samples;
-use courtscribe_transcriber::{Language, PipelineOptions, pipeline};
+use courtscribe_transcriber::{Language, PipelineOptions};
 
 const SR: usize = 16_000;
 
@@ -54,13 +54,7 @@ fn no_window_is_prompted_with_text_decoded_before_it() {
         prompt: Some(vocabulary.into()),
         ..PipelineOptions::default()
     };
-    let out = pipeline::recognise(
-        std::slice::from_mut(&mut recognizer),
-        &audio,
-        &opts,
-        &mut |_| {},
-    )
-    .unwrap();
+    let out = common::recognise(&mut recognizer, &audio, &opts);
     let text: String = out
         .segments
         .iter()

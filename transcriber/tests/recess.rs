@@ -10,7 +10,7 @@ mod common;
 
 use common::Recording;
 use courtscribe_testkit::speak_samples;
-use courtscribe_transcriber::{Language, PipelineOptions, pipeline};
+use courtscribe_transcriber::{Language, PipelineOptions};
 
 const SR: usize = 16_000;
 
@@ -47,13 +47,7 @@ fn a_formula_said_again_after_each_recess_is_transcribed_every_time() {
         language: Language::Fixed("en".into()),
         ..PipelineOptions::default()
     };
-    let out = pipeline::recognise(
-        std::slice::from_mut(&mut recognizer),
-        &audio,
-        &opts,
-        &mut |_| {},
-    )
-    .unwrap();
+    let out = common::recognise(&mut recognizer, &audio, &opts);
     let heard: Vec<(f64, String)> = out
         .segments
         .iter()

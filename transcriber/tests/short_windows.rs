@@ -7,7 +7,7 @@ mod common;
 
 use common::mono16k;
 use courtscribe_testkit::shared_eval;
-use courtscribe_transcriber::{Language, PipelineOptions, WhisperEngine, pipeline};
+use courtscribe_transcriber::{Language, PipelineOptions, WhisperEngine};
 
 #[test]
 fn short_windows_decode_without_loops_or_repeated_sentences() {
@@ -26,13 +26,7 @@ fn short_windows_decode_without_loops_or_repeated_sentences() {
     for (start, secs) in [(74.0, 1.0), (20.0, 3.0)] {
         let from = (start * 16_000.0) as usize;
         let window = &samples[from..from + (secs * 16_000.0) as usize];
-        let out = pipeline::recognise(
-            std::slice::from_mut(&mut recognizer),
-            window,
-            &opts,
-            &mut |_| {},
-        )
-        .unwrap();
+        let out = common::recognise(&mut recognizer, window, &opts);
         let texts: Vec<String> = out
             .segments
             .iter()

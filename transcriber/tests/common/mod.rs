@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use courtscribe_transcriber::pipeline::{self, Recognised};
 use courtscribe_transcriber::recognizer::{DecodeRequest, RawSegment};
-use courtscribe_transcriber::{Error, Recognizer};
+use courtscribe_transcriber::{Error, PipelineOptions, Recognizer};
 
 /// The default model, installed (`scripts/test` installs it).
 pub fn default_model() -> courtscribe_models::InstalledModel {
@@ -27,6 +28,15 @@ pub fn mono16k(path: &Path) -> Vec<f32> {
         .unwrap()
         .mono()
         .into_owned()
+}
+
+/// `audio` (16 kHz mono) through the pipeline on the one `recognizer`.
+pub fn recognise(
+    recognizer: &mut impl Recognizer,
+    audio: &[f32],
+    opts: &PipelineOptions,
+) -> Recognised {
+    pipeline::recognise(std::slice::from_mut(recognizer), audio, opts, &mut |_| {}).unwrap()
 }
 
 /// The real recogniser, recording the prompt of every decode the pipeline asks of it.
@@ -56,5 +66,13 @@ impl<R: Recognizer> Recognizer for Recording<R> {
     ) -> Result<Vec<RawSegment>, Error> {
         self.prompts.push(request.prompt.map(str::to_owned));
         self.inner.decode(audio, request)
+    }
+
+    fn threads(&self) -> usize {
+        self.inner.threads()
+    }
+
+    fn set_threads(&mut self, threads: usize) {
+        self.inner.set_threads(threads);
     }
 }
