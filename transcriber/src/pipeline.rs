@@ -210,8 +210,8 @@ fn decode_windows<R: Recognizer>(
     Ok(decoded.into_iter().map(Option::unwrap_or_default).collect())
 }
 
-/// The window decoded, then every stretch of its speech the decode left without words (see
-/// [`unheard`]) decoded again on its own, segments in time order.
+/// The window decoded, then, when the decode kept any word, every stretch of its speech left
+/// without words (see [`unheard`]) decoded again on its own; segments in time order.
 fn decode_all_speech(
     recognizer: &mut impl Recognizer,
     window: &Window,
@@ -228,7 +228,14 @@ fn decode_all_speech(
         prompt,
         opts.retry_loops,
     )?;
-    for (start, end) in unheard(window, regions, &segments) {
+    // A decode that kept no word heard no speech (or only what the guards dropped): the same
+    // audio would be decoded the same way again.
+    let stretches = if segments.is_empty() {
+        Vec::new()
+    } else {
+        unheard(window, regions, &segments)
+    };
+    for (start, end) in stretches {
         let pad = opts.vad.pad_secs;
         let Some(part) = window.part(start - pad, end + pad) else {
             continue;
@@ -1071,6 +1078,19 @@ mod tests {
         let opts = PipelineOptions::default();
         let segs = decode_all_speech(&mut rec, &w, &regions, "vi", &opts).expect("decodes");
         assert_eq!(segs.len(), 1);
+        assert_eq!(rec.temperatures, vec![0.0]);
+    }
+
+    #[test]
+    fn a_window_nothing_was_heard_in_is_not_decoded_again() {
+        let (w, regions) = window_and_regions();
+        let mut rec = Scripted {
+            decodes: vec![],
+            temperatures: vec![],
+        };
+        let opts = PipelineOptions::default();
+        let segs = decode_all_speech(&mut rec, &w, &regions, "vi", &opts).expect("decodes");
+        assert!(segs.is_empty());
         assert_eq!(rec.temperatures, vec![0.0]);
     }
 
