@@ -184,6 +184,35 @@ fn a_hearing_decoded_with_its_parties_names_keeps_every_turn() {
     }
 }
 
+/// With two threads, `transcribe` decodes a hearing's windows side by side on two whisper states
+/// (one thread each), each taking the longest window left. Windows share no context, so the
+/// transcript must be the one a single state writes decoding them in order: every segment, word
+/// and time.
+#[test]
+fn windows_decoded_side_by_side_give_the_same_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = &courtscribe_testkit::hearing::scripts().unwrap()[0];
+    let made = courtscribe_testkit::hearing::synthesise(script, dir.path(), 0, false).unwrap();
+    let in_order = transcribe_json(&made.audio, &["--language", "en"]);
+    let out = common::bin()
+        .arg("transcribe")
+        .arg(&made.audio)
+        .args(["--threads", "2", "--language", "en", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let side_by_side: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_well_formed(&side_by_side);
+    // Well over one window (at most 29 s each), so both states decode.
+    assert!(in_order["audio"]["duration"].as_f64().unwrap() > 90.0);
+    assert!(in_order["segments"].as_array().unwrap().len() >= 8);
+    assert_eq!(side_by_side["segments"], in_order["segments"]);
+}
+
 #[test]
 fn no_words_inside_the_recess() {
     let Some(audio) = shared_eval("synthetic/vi_civil_loan.wav") else {
