@@ -133,17 +133,21 @@ impl WhisperEngine {
         } else {
             parallel_layout(self.threads)
         };
-        (0..states).map(|_| self.state_with(threads_each)).collect()
+        // The first state is made now, so a model that cannot make one fails here; the others
+        // when they first decode, so a recording with one window never holds a second state.
+        let mut recognizers = vec![self.state_with(threads_each)?];
+        recognizers.extend((1..states).map(|_| WhisperRecognizer {
+            engine: self.clone(),
+            state: None,
+            threads: threads_each,
+        }));
+        Ok(recognizers)
     }
 
     fn state_with(&self, threads: usize) -> Result<WhisperRecognizer, Error> {
-        let state = self
-            .ctx
-            .create_state()
-            .map_err(|e| Error::Model(format!("whisper state: {e}")))?;
         Ok(WhisperRecognizer {
             engine: self.clone(),
-            state,
+            state: Some(new_state(&self.ctx)?),
             threads,
         })
     }
@@ -233,7 +237,8 @@ fn dtw_mode(h: &Hparams) -> DtwMode<'static> {
 
 pub struct WhisperRecognizer {
     engine: WhisperEngine,
-    state: WhisperState,
+    /// `None` until the first call that needs it (see [`WhisperEngine::recognizers`]).
+    state: Option<WhisperState>,
     /// CPU threads this state decodes with.
     threads: usize,
 }
@@ -247,7 +252,21 @@ impl std::fmt::Debug for WhisperRecognizer {
     }
 }
 
+fn new_state(ctx: &WhisperContext) -> Result<WhisperState, Error> {
+    ctx.create_state()
+        .map_err(|e| Error::Model(format!("whisper state: {e}")))
+}
+
 impl WhisperRecognizer {
+    /// The decoding state, made at the first call that needs it.
+    fn state(&mut self) -> Result<&mut WhisperState, Error> {
+        let state = match self.state.take() {
+            Some(state) => state,
+            None => new_state(&self.engine.ctx)?,
+        };
+        Ok(self.state.insert(state))
+    }
+
     /// The probability whisper gives `<|nospeech|>` right after `<|startoftranscript|>` (how it
     /// was trained to say "nobody speaks here"), on the encoding [`WhisperState::full`] left in
     /// the state: one decoder step, no second encoding. whisper.cpp's own per-segment value cannot
@@ -257,12 +276,12 @@ impl WhisperRecognizer {
     /// inside a window (it stopped before the window's end), this is the last part's value.
     fn no_speech_probability(&mut self) -> Result<f32, Error> {
         let ctx = &self.engine.ctx;
-        let (sot, nosp) = (ctx.token_sot(), ctx.token_nosp());
-        self.state
-            .decode(&[sot], 0, self.threads)
+        let (sot, nosp, threads) = (ctx.token_sot(), ctx.token_nosp(), self.threads);
+        let state = self.state()?;
+        state
+            .decode(&[sot], 0, threads)
             .map_err(|e| Error::Decode(format!("no-speech probe: {e}")))?;
-        let logits = self
-            .state
+        let logits = state
             .get_logits()
             .map_err(|e| Error::Decode(format!("no-speech probe: {e}")))?;
         Ok(softmax_at(logits, nosp as usize))
@@ -285,11 +304,11 @@ impl Recognizer for WhisperRecognizer {
             return Ok(vec![("en".into(), 1.0)]);
         }
         let threads = self.threads;
-        self.state
+        let state = self.state()?;
+        state
             .pcm_to_mel(audio, threads)
             .map_err(|e| Error::Decode(format!("mel: {e}")))?;
-        let (_, probs) = self
-            .state
+        let (_, probs) = state
             .lang_detect(0, threads)
             .map_err(|e| Error::Decode(format!("language detection: {e}")))?;
         Ok(probs
@@ -335,10 +354,11 @@ impl Recognizer for WhisperRecognizer {
             params.set_initial_prompt(prompt);
         }
         params.set_audio_ctx(audio_ctx(audio.len()) as i32);
-        self.state
+        let state = self.state()?;
+        state
             .full(params, audio)
             .map_err(|e| Error::Decode(format!("whisper: {e}")))?;
-        if self.state.full_n_segments() == 0 {
+        if state.full_n_segments() == 0 {
             // Nothing written: nothing for a no-speech value to judge.
             return Ok(Vec::new());
         }
@@ -346,7 +366,7 @@ impl Recognizer for WhisperRecognizer {
 
         let eot = self.engine.ctx.token_eot();
         let mut out = Vec::new();
-        for seg in self.state.as_iter() {
+        for seg in self.state()?.as_iter() {
             let mut tokens = Vec::new();
             for i in 0..seg.n_tokens() {
                 let Some(tok) = seg.get_token(i) else {
