@@ -219,6 +219,11 @@ fn decode_all_speech(
     language: &str,
     opts: &PipelineOptions,
 ) -> Result<Vec<Segment>, Error> {
+    // The decoder's prompt is the case vocabulary and nothing else. Text already decoded is never
+    // given as context: the decoder copied it over the next turn ("3 million per month" written
+    // where a party said "we have agreed on the division of property"), and it made
+    // espeak-Vietnamese windows loop three times as often (BENCHMARKS, 2026-11-27 stop 16). That
+    // is also what lets windows be decoded in any order.
     let prompt = opts.prompt.as_deref();
     let mut segments = decode_window(
         recognizer,
@@ -355,9 +360,12 @@ fn unheard(window: &Window, regions: &[Region], segments: &[Segment]) -> Vec<(f6
         .flat_map(|s| &s.words)
         .map(|w| (w.start - HEARD_SLACK_SECS, w.end + HEARD_SLACK_SECS))
         .collect();
-    // The parts of each region no word covers, in order.
+    // The parts of each of the window's regions no word covers, in order.
     let mut parts: Vec<(f64, f64)> = Vec::new();
-    for r in regions {
+    let in_window = regions[first_ending_after(from, regions)..]
+        .iter()
+        .take_while(|r| r.start_secs() < to);
+    for r in in_window {
         let (start, end) = (r.start_secs().max(from), r.end_secs().min(to));
         let mut cursor = start;
         for &(s, e) in heard.iter().filter(|&&(s, e)| s < end && e > start) {

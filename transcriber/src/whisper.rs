@@ -116,7 +116,9 @@ impl WhisperEngine {
 
     /// A fresh decoding state on the shared model, decoding with all of the engine's threads.
     pub fn recognizer(&self) -> Result<WhisperRecognizer, Error> {
-        self.state_with(self.threads)
+        let mut recognizer = self.unstarted(self.threads);
+        recognizer.state()?;
+        Ok(recognizer)
     }
 
     /// Fresh decoding states that together use the engine's threads, for decoding a recording's
@@ -135,21 +137,21 @@ impl WhisperEngine {
         };
         // The first state is made now, so a model that cannot make one fails here; the others
         // when they first decode, so a recording with one window never holds a second state.
-        let mut recognizers = vec![self.state_with(threads_each)?];
-        recognizers.extend((1..states).map(|_| WhisperRecognizer {
-            engine: self.clone(),
-            state: None,
-            threads: threads_each,
-        }));
+        let mut recognizers: Vec<WhisperRecognizer> =
+            (0..states).map(|_| self.unstarted(threads_each)).collect();
+        if let Some(first) = recognizers.first_mut() {
+            first.state()?;
+        }
         Ok(recognizers)
     }
 
-    fn state_with(&self, threads: usize) -> Result<WhisperRecognizer, Error> {
-        Ok(WhisperRecognizer {
+    /// A recogniser whose state is made at its first call.
+    fn unstarted(&self, threads: usize) -> WhisperRecognizer {
+        WhisperRecognizer {
             engine: self.clone(),
-            state: Some(new_state(&self.ctx)?),
+            state: None,
             threads,
-        })
+        }
     }
 
     /// Number of tokens `text` takes in this model's vocabulary.
@@ -252,17 +254,16 @@ impl std::fmt::Debug for WhisperRecognizer {
     }
 }
 
-fn new_state(ctx: &WhisperContext) -> Result<WhisperState, Error> {
-    ctx.create_state()
-        .map_err(|e| Error::Model(format!("whisper state: {e}")))
-}
-
 impl WhisperRecognizer {
     /// The decoding state, made at the first call that needs it.
     fn state(&mut self) -> Result<&mut WhisperState, Error> {
         let state = match self.state.take() {
             Some(state) => state,
-            None => new_state(&self.engine.ctx)?,
+            None => self
+                .engine
+                .ctx
+                .create_state()
+                .map_err(|e| Error::Model(format!("whisper state: {e}")))?,
         };
         Ok(self.state.insert(state))
     }
