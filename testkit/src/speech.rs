@@ -28,6 +28,10 @@ impl<'a> Voice<'a> {
     pub const fn pitch(self, pitch: u8) -> Self {
         Self { pitch, ..self }
     }
+
+    pub const fn speed(self, speed: u16) -> Self {
+        Self { speed, ..self }
+    }
 }
 
 impl<'a> From<&'a str> for Voice<'a> {
