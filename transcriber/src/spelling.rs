@@ -57,8 +57,9 @@ impl HouseStyle {
 
     /// `text` in this style.
     /// A segment's words in the house style: each word restyled, and in English an amount
-    /// whisper split in two ("100 and 20 million") joined into one word, and a date's "of" that
-    /// whisper heard as "on" ("the 15th on June") put back, "you're Honour" written "your
+    /// whisper split in two ("100 and 20 million") joined into one word, an "of" that whisper
+    /// heard as "on" put back where only "of" is English ("the 15th on June", "the crime on
+    /// theft"), "you're Honour" written "your
     /// Honour", "court room" written "courtroom" ([`english`]).
     pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
         let words = words
@@ -71,7 +72,7 @@ impl HouseStyle {
         match self.language.as_str() {
             "en" => {
                 let words = english::join_split_hundreds(words);
-                let words = english::date_of_month(words);
+                let words = english::of_heard_as_on(words);
                 english::join_compounds(english::your_honour(words))
             }
             _ => words,
