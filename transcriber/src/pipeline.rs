@@ -460,8 +460,10 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
             .clamp(start, seg_end);
         let (start, end) = (window.to_source_secs(start), window.to_source_secs(end));
         let start = snap_to_speech(start, regions);
-        // A word ends where its stretch of speech ends, not at the next word after a pause.
-        let end = region_ending_after(start, regions)
+        // A word ends where its stretch of speech ends (the one it starts in, or ends at), not
+        // at the next word after a pause.
+        let end = regions
+            .get(regions.partition_point(|r| r.end_secs() < start))
             .map_or(end, |r| end.min(r.end_secs() + WORD_TAIL_SECS));
         let probability = probs.iter().sum::<f32>() / probs.len().max(1) as f32;
         words.push(Word {
@@ -562,26 +564,31 @@ fn ends_clause(word: &str) -> bool {
     ends_sentence(word) || word.trim_end().ends_with([',', ';', ':'])
 }
 
-/// A word the aligner placed in the pause just before speech starts is moved to the onset: the
-/// VAD hears the onset more precisely than the alignment does.
+/// A word the aligner placed in a pause is moved into speech: to the onset after it when that is
+/// near (the VAD hears an onset more precisely than the alignment does), else to the end of the
+/// speech before it when that is near. Decoded without timestamp tokens, DTW slid a turn's last
+/// word half a second into the pause after it ("please rise." 0.5 s after the judge stopped,
+/// running on into the next turn).
 fn snap_to_speech(t: f64, regions: &[Region]) -> f64 {
-    match region_ending_after(t, regions) {
-        Some(r) if t < r.start_secs() && r.start_secs() - t <= MAX_WORD_DISTANCE_FROM_SPEECH => {
-            r.start_secs()
-        }
-        _ => t,
+    let i = first_ending_after(t, regions);
+    if regions.get(i).is_some_and(|r| t >= r.start_secs()) {
+        return t;
     }
+    let onset = regions.get(i).map(Region::start_secs);
+    let end_before = i
+        .checked_sub(1)
+        .and_then(|k| regions.get(k))
+        .map(Region::end_secs);
+    onset
+        .filter(|onset| onset - t <= MAX_WORD_DISTANCE_FROM_SPEECH)
+        .or(end_before.filter(|end| t - end <= MAX_WORD_DISTANCE_FROM_SPEECH))
+        .unwrap_or(t)
 }
 
 /// Index of the first region that ends after `t`. Regions are sorted and disjoint, so a binary
 /// search replaces a scan per word (a three-hour hearing has thousands of regions).
 fn first_ending_after(t: f64, regions: &[Region]) -> usize {
     regions.partition_point(|r| r.end_secs() <= t)
-}
-
-/// The region `t` lies in, or else the next one.
-fn region_ending_after(t: f64, regions: &[Region]) -> Option<&Region> {
-    regions.get(first_ending_after(t, regions))
 }
 
 /// Seconds between `[start, end]` and the nearest speech region (0 when they overlap). Only the
@@ -868,6 +875,39 @@ mod tests {
         assert!(anh.end <= 2.2 + 1e-9, "{anh:?}");
         let parts = split_at_pauses(seg, &regions);
         assert_eq!(parts.len(), 2);
+    }
+
+    #[test]
+    fn a_last_word_aligned_into_the_pause_after_it_stays_with_its_speech() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        let w = ten_seconds_from_the_start();
+        // Speech 0–2 s and 3.5–6 s; DTW put "rise." 0.3 s into the pause, 1.2 s before the next
+        // turn.
+        let regions = vec![
+            Region {
+                start: 0,
+                end: 2 * sr,
+            },
+            Region {
+                start: 7 * sr / 2,
+                end: 6 * sr,
+            },
+        ];
+        let r = raw("please rise. The court", 1.4, 0.9);
+        assert!((r.tokens[1].aligned_time.unwrap() - 2.3).abs() < 1e-9);
+        let seg = to_segment(&r, &w, &regions).expect("segment");
+        let rise = &seg.words[1];
+        assert_eq!(rise.text, " rise.");
+        assert!(
+            (rise.start - 2.0).abs() < 1e-9 && (rise.end - 2.0).abs() < 1e-9,
+            "at the end of its speech, not running into the next turn: {rise:?}"
+        );
+        // A word in the pause near neither side stays where it was aligned.
+        assert_eq!(snap_to_speech(2.7, &regions), 2.7);
+        // Near both, the onset wins (a turn's first word aligned early).
+        assert_eq!(snap_to_speech(3.1, &regions), 3.5);
+        assert_eq!(snap_to_speech(6.4, &regions), 6.0);
+        assert_eq!(snap_to_speech(1.2, &regions), 1.2);
     }
 
     #[test]
@@ -1164,7 +1204,7 @@ mod tests {
                 );
             }
             let next = regions.iter().find(|r| r.end_secs() > s);
-            assert_eq!(region_ending_after(s, &regions), next);
+            assert_eq!(regions.get(first_ending_after(s, &regions)), next);
         }
     }
 }

@@ -168,7 +168,7 @@ impl WhisperEngine {
     }
 
     /// Tokens a decode without timestamp tokens may write: a few short of the 220 (half the text
-    /// context, less 4) at which whisper.cpp gives up on a pass and drops what it wrote.
+    /// context, less 4) at which whisper.cpp ends a pass, so that reaching it is seen.
     fn untimed_token_limit(&self) -> usize {
         (self.ctx.n_text_ctx().max(32) / 2 - 8) as usize
     }
@@ -418,10 +418,11 @@ impl Recognizer for WhisperRecognizer {
     /// Decoded without timestamp tokens when DTW gives the word times: whisper `base` then
     /// wrote 4% fewer wrong words over sixteen English hearings, in 7% less time (BENCHMARKS stop
     /// 20). whisper.cpp ends every pass at 220 tokens; with timestamp tokens it carries on from
-    /// the last complete segment, without them it would drop everything the pass wrote. So the
-    /// untimed decode is stopped a little before that limit, and a window that reaches it (a
-    /// dense window, or a decode running away in a loop) is decoded again with timestamp tokens,
-    /// as every window was before.
+    /// the last complete segment, without them what the window said after that is lost, and DTW
+    /// spreads the words that were written over the whole window. So the untimed decode is
+    /// stopped a little before that limit, and a window that reaches it (fast speech without a
+    /// pause, or a decode running away in a loop) is decoded again with timestamp tokens, as
+    /// every window was before.
     fn decode(
         &mut self,
         audio: &[f32],
