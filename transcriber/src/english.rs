@@ -25,6 +25,15 @@
 //!   "obligations" is not in the table); the table is short on purpose, and an "on" outside it
 //!   is kept.
 //!
+//! **"40 million don".** Amounts in a Vietnamese court are in dong; whisper writes the word
+//! "don" (13 times in the sixteen hearings, every time after "million"). After a number or a
+//! scale word "don" is no English, so it is written "dong".
+//!
+//! **"While the panel delivers."** A hearing is adjourned "while the panel deliberates" (the
+//! trial panel's *nghị án*); whisper `base` wrote "delivers" 6 times in the sixteen hearings.
+//! "The panel delivers" ending a sentence has no object to deliver, so there it is
+//! "deliberates"; "the panel delivers its judgment" is kept.
+//!
 //! **"You're Honour".** A party answering the bench ("Yes, Your Honour") is written "Yes, you're
 //! honour" (5 times in the sixteen hearings). Before "Honour" or "Honours" only "Your" is English.
 //!
@@ -122,6 +131,44 @@ pub(crate) fn your_honour(mut words: Vec<Word>) -> Vec<Word> {
                 "your"
             };
             words[i].text = format!("{}{your}", leading_space(&words[i].text));
+        }
+    }
+    words
+}
+
+/// `words` with "don" after an amount ("40 million don", "500 don") written "dong", the currency.
+pub(crate) fn dong_after_amount(mut words: Vec<Word>) -> Vec<Word> {
+    for i in 1..words.len() {
+        // A comma or a stop after the amount ends it.
+        let before = words[i - 1].text.trim().to_lowercase();
+        let after_amount = SCALES.contains(&before.as_str())
+            || whole_number(words[i - 1].text.trim()).is_some()
+            || NUMBER_WORDS.contains(&before.as_str());
+        if after_amount && bare(&words[i].text).eq_ignore_ascii_case("don") {
+            let text = &words[i].text;
+            let at = text.find(['D', 'd']).unwrap_or(0);
+            words[i].text = format!("{}dong{}", &text[..at], &text[at + 3..]);
+        }
+    }
+    words
+}
+
+/// Who deliberates in a courtroom.
+const BENCHES: [&str; 5] = ["panel", "court", "jury", "council", "bench"];
+
+/// `words` with "the panel delivers." (at the end of a sentence or clause) written "the panel
+/// deliberates.", for each of [`BENCHES`].
+pub(crate) fn panel_deliberates(mut words: Vec<Word>) -> Vec<Word> {
+    for i in 2..words.len() {
+        let heard = words[i].text.trim();
+        let ends = heard.ends_with(['.', ',', ';', '?', '!']) || i + 1 == words.len();
+        if ends
+            && bare(heard) == "delivers"
+            && BENCHES.contains(&bare(&words[i - 1].text).to_lowercase().as_str())
+            && bare(&words[i - 2].text).eq_ignore_ascii_case("the")
+            && words[i - 1].text.trim() == bare(&words[i - 1].text)
+        {
+            words[i].text = words[i].text.replacen("delivers", "deliberates", 1);
         }
     }
     words
@@ -613,6 +660,53 @@ pub(crate) mod tests {
             "the shop on",
         ] {
             assert_eq!(text(&of_heard_as_on(words(kept))), kept);
+        }
+    }
+
+    #[test]
+    fn don_after_an_amount_is_the_currency() {
+        for (heard, meant) in [
+            ("repaid 40 million Don.", "repaid 40 million dong."),
+            (
+                "borrowed 120 million don from",
+                "borrowed 120 million dong from",
+            ),
+            ("costs 500 don?", "costs 500 dong?"),
+            ("twenty thousand Don", "twenty thousand dong"),
+        ] {
+            assert_eq!(text(&dong_after_amount(words(heard))), meant);
+        }
+        for kept in [
+            "120 million don't together",
+            "Don Quixote",
+            "they don the robes",
+            "million, don",
+            "a million donations",
+        ] {
+            assert_eq!(text(&dong_after_amount(words(kept))), kept);
+        }
+    }
+
+    #[test]
+    fn a_panel_that_delivers_nothing_deliberates() {
+        for (heard, meant) in [
+            (
+                "adjourned while the panel delivers. The judgment",
+                "adjourned while the panel deliberates. The judgment",
+            ),
+            ("while the court delivers,", "while the court deliberates,"),
+            ("while the Panel delivers", "while the Panel deliberates"),
+        ] {
+            assert_eq!(text(&panel_deliberates(words(heard))), meant);
+        }
+        for kept in [
+            "the panel delivers its judgment.",
+            "the panel delivers the verdict",
+            "the postman delivers.",
+            "the panel, delivers.",
+            "a panel delivers.",
+        ] {
+            assert_eq!(text(&panel_deliberates(words(kept))), kept);
         }
     }
 

@@ -59,7 +59,8 @@ impl HouseStyle {
     /// A segment's words in the house style: each word restyled, and in English an amount
     /// whisper split in two ("100 and 20 million") joined into one word, an "of" that whisper
     /// heard as "on" put back where only "of" is English ("the 15th on June", "the crime on
-    /// theft"), "you're Honour" written "your
+    /// theft"), "40 million don" written "40 million dong", "while the panel delivers." written
+    /// "deliberates", "you're Honour" written "your
     /// Honour", "court room" written "courtroom" ([`english`]).
     pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
         let words = words
@@ -73,6 +74,7 @@ impl HouseStyle {
             "en" => {
                 let words = english::join_split_hundreds(words);
                 let words = english::of_heard_as_on(words);
+                let words = english::panel_deliberates(english::dong_after_amount(words));
                 english::join_compounds(english::your_honour(words))
             }
             _ => words,
