@@ -13,7 +13,7 @@ use crate::transcript::{Segment, Word, text_of};
 use crate::vad::{self, Region, VadConfig, Window};
 
 /// Temperatures tried, in order, when the decode of a window that cannot be split loops (one
-/// split at a pause comes first where it can). Each retry costs a full decode, so the ladder is
+/// split, at a pause or else at the quietest moment mid-window, comes first where it can). Each retry costs a full decode, so the ladder is
 /// short; what still loops after it is collapsed by [`guard::collapse_loops`].
 const FALLBACK_TEMPERATURES: [f32; 3] = [0.0, 0.4, 0.8];
 
@@ -76,7 +76,7 @@ pub struct PipelineOptions {
     pub language: Language,
     pub prompt: Option<String>,
     pub vad: VadConfig,
-    /// A window that loops is decoded again in halves split at a pause, each greedy and retried
+    /// A window that loops is decoded again in halves ([`Window::split`]), each greedy and retried
     /// the same way; one that cannot be split is decoded again at higher temperatures. Off for
     /// live captions, which must come quickly and are not the record: the loop is collapsed to
     /// one copy at once.
@@ -666,31 +666,37 @@ mod tests {
         }
     }
 
-    /// 1 s of noise-free "speech" (a tone earshot scores as voice is not guaranteed, so the
-    /// regions are given directly through a window built by hand).
+    /// A window of 10 s of unbroken "speech" from 100 s on: [`speech_window`].
     fn window_and_regions() -> (Window, Vec<Region>) {
+        speech_window(10)
+    }
+
+    /// `secs` of unbroken, noise-free "speech" from 100 s on, one piece (a tone earshot scores
+    /// as voice is not guaranteed, so the regions are given directly through a window built by
+    /// hand).
+    fn speech_window(secs: usize) -> (Window, Vec<Region>) {
         let sr = WHISPER_SAMPLE_RATE as usize;
         let w = Window {
-            samples: vec![0.0; 10 * sr],
+            samples: vec![0.0; secs * sr],
             pieces: vec![vad::Piece {
                 window_start: 0,
                 source_start: 100 * sr,
-                len: 10 * sr,
+                len: secs * sr,
             }],
         };
         (
             w,
             vec![Region {
                 start: 100 * sr,
-                end: 110 * sr,
+                end: (100 + secs) * sr,
             }],
         )
     }
 
-    /// Decodes a window whose every decode loops; returns the temperatures asked for and the
-    /// segments kept.
+    /// Decodes a window too short to split whose every decode loops; returns the temperatures
+    /// asked for and the segments kept.
     fn decode_looping(retry_loops: bool) -> (Vec<f32>, Vec<Segment>) {
-        let (w, regions) = window_and_regions();
+        let (w, regions) = speech_window(6);
         let looped = raw(
             "xin mời bị cáo xin mời bị cáo xin mời bị cáo xin mời bị cáo",
             0.0,
@@ -721,8 +727,36 @@ mod tests {
     }
 
     #[test]
-    fn a_clean_retry_wins() {
+    fn a_looping_window_of_unbroken_speech_is_decoded_in_halves() {
         let (w, regions) = window_and_regions();
+        let looped = raw("có có có có có có có", 0.0, 0.2);
+        let mut rec = Scripted {
+            decodes: vec![
+                vec![looped],
+                vec![raw("bị cáo có mặt", 0.5, 0.4)],
+                vec![raw("nguyên đơn có mặt", 0.5, 0.4)],
+            ],
+            temperatures: vec![],
+        };
+        let segs = decode_window(&mut rec, &w, &regions, "vi", None, true).expect("decodes");
+        assert_eq!(
+            rec.temperatures,
+            vec![0.0; 3],
+            "greedy, then each half greedy"
+        );
+        let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["bị cáo có mặt", "nguyên đơn có mặt"]);
+        // Silence everywhere: the cut is at the start of the middle third, 103.3 s.
+        assert!(
+            (103.8..104.0).contains(&segs[1].start),
+            "the second half in recording time: {}",
+            segs[1].start
+        );
+    }
+
+    #[test]
+    fn a_clean_retry_wins() {
+        let (w, regions) = speech_window(6);
         let looped = raw("có có có có có có có", 0.0, 0.2);
         let clean = raw("bị cáo có mặt", 0.0, 0.4);
         let mut rec = Scripted {

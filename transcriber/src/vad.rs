@@ -185,6 +185,9 @@ pub const MAX_KEPT_GAP_SECS: f64 = 1.0;
 /// after it, and a formula said again after a recess ("Everyone in the courtroom, please rise")
 /// read as whisper copying a sentence, which the loop guard paid three retries for.
 pub const LONG_PAUSE_SECS: f64 = 5.0;
+/// Shortest window of unbroken speech that is cut in two when whisper loops on it ([`Window::split`]):
+/// halves of 4 s still hold a sentence or two, and whisper decodes 4 s cleanly.
+pub const MIN_SPLIT_SECS: f64 = 8.0;
 
 /// A piece of the recording copied into a window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -236,17 +239,25 @@ impl Window {
         self.samples.len() as f64 / SR
     }
 
-    /// The window cut in two at the piece boundary nearest its middle (a pause), or `None` when
-    /// it is one piece of speech.
+    /// The window cut in two: at the piece boundary nearest its middle (a pause), or, in a window
+    /// of one piece of speech, at its quietest 100 ms in the middle third. `None` when it is one
+    /// piece shorter than [`MIN_SPLIT_SECS`].
     pub fn split(&self) -> Option<(Window, Window)> {
-        let middle = self.samples.len() / 2;
-        let at = self
+        let len = self.samples.len();
+        let middle = len / 2;
+        let at = match self
             .pieces
             .iter()
             .skip(1)
-            .min_by_key(|p| p.window_start.abs_diff(middle))?
-            .window_start;
-        Some((self.slice(0, at), self.slice(at, self.samples.len())))
+            .min_by_key(|p| p.window_start.abs_diff(middle))
+        {
+            Some(piece) => piece.window_start,
+            None if len as f64 >= MIN_SPLIT_SECS * SR => {
+                quietest(&self.samples, len / 3, len * 2 / 3)
+            }
+            None => return None,
+        };
+        Some((self.slice(0, at), self.slice(at, len)))
     }
 
     /// The part of the window that holds recording time `from..to` (seconds), or `None` when it
@@ -357,19 +368,23 @@ pub fn windows(samples: &[f32], regions: &[Region], cfg: &VadConfig) -> Vec<Wind
 /// third of the allowed length.
 fn split_long(samples: &[f32], mut s: usize, e: usize, max_len: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    let hop = (0.1 * SR) as usize;
     while e - s > max_len {
-        let lo = s + max_len * 2 / 3;
-        let hi = s + max_len - hop;
-        let cut = (lo..hi)
-            .step_by(hop / 2)
-            .min_by(|&a, &b| energy(&samples[a..a + hop]).total_cmp(&energy(&samples[b..b + hop])))
-            .map_or(s + max_len, |c| c + hop / 2);
+        let cut = quietest(samples, s + max_len * 2 / 3, s + max_len);
         out.push((s, cut));
         s = cut;
     }
     out.push((s, e));
     out
+}
+
+/// The middle of the quietest 100 ms of `samples[lo..hi]`, looked for in 50 ms steps (`hi` when
+/// the span is shorter than 100 ms).
+fn quietest(samples: &[f32], lo: usize, hi: usize) -> usize {
+    let hop = (0.1 * SR) as usize;
+    (lo..hi.saturating_sub(hop))
+        .step_by(hop / 2)
+        .min_by(|&a, &b| energy(&samples[a..a + hop]).total_cmp(&energy(&samples[b..b + hop])))
+        .map_or(hi, |c| c + hop / 2)
 }
 
 fn energy(x: &[f32]) -> f32 {
@@ -441,6 +456,37 @@ mod tests {
             w.to_source_secs(3.6)
         );
         assert!((w.source_end_secs() - 7.7).abs() < 0.01);
+    }
+
+    #[test]
+    fn unbroken_speech_is_split_at_its_quietest_moment_mid_window() {
+        let sr = WHISPER_SAMPLE_RATE as usize;
+        // 12 s of unbroken "speech" from 40 s on, with a 150 ms dip at 5.5 s into it.
+        let mut samples: Vec<f32> = (0..12 * sr)
+            .map(|i| (i as f32 * 0.05).sin() * 0.3)
+            .collect();
+        let dip = 11 * sr / 2;
+        for s in &mut samples[dip..dip + 3 * sr / 20] {
+            *s *= 0.01;
+        }
+        let one_piece = |samples: Vec<f32>| Window {
+            pieces: vec![Piece {
+                window_start: 0,
+                source_start: 40 * sr,
+                len: samples.len(),
+            }],
+            samples,
+        };
+        let (left, right) = one_piece(samples.clone())
+            .split()
+            .expect("long enough to split");
+        let cut = left.duration_secs();
+        assert!((5.5..5.65).contains(&cut), "cut at {cut} s");
+        assert!((right.source_start_secs() - (40.0 + cut)).abs() < 1e-9);
+        assert!((right.source_end_secs() - 52.0).abs() < 1e-9);
+        // Too short to halve: the temperature ladder takes it.
+        samples.truncate(7 * sr);
+        assert!(one_piece(samples).split().is_none());
     }
 
     #[test]
