@@ -928,7 +928,7 @@ mod tests {
             },
         ];
         let r = raw("please rise. The court", 1.4, 0.9);
-        assert!((r.tokens[1].aligned_time.unwrap() - 2.3).abs() < 1e-9);
+        assert!((r.tokens[1].aligned_time.expect("aligned") - 2.3).abs() < 1e-9);
         let seg = to_segment(&r, &w, &regions).expect("segment");
         let rise = &seg.words[1];
         assert_eq!(rise.text, " rise.");
