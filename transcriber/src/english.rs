@@ -531,6 +531,16 @@ pub(crate) mod tests {
 
     use crate::transcript::text_of as text;
 
+    /// Asserts that `mend` writes each `(heard, meant)` as meant and leaves each of `kept` as it is.
+    fn assert_mends(mend: fn(Vec<Word>) -> Vec<Word>, mended: &[(&str, &str)], kept: &[&str]) {
+        for (heard, meant) in mended {
+            assert_eq!(text(&mend(words(heard))), *meant, "heard {heard:?}");
+        }
+        for kept in kept {
+            assert_eq!(text(&mend(words(kept))), *kept, "said {kept:?}");
+        }
+    }
+
     #[test]
     fn a_split_amount_becomes_one_number_spanning_its_words() {
         let joined = join_split_hundreds(words("repay me 100 and 20 million dong"));
@@ -553,182 +563,184 @@ pub(crate) mod tests {
 
     #[test]
     fn two_numbers_stay_two() {
-        for said in [
-            "exhibits 100 and 20 were filed",
-            "between 300 and 40",
-            "100 and 20",
-            "120 and 5 million",
-            "100 and 100 million",
-            "100 and 0 million",
-            "100, and 20 million",
-            "100 and 20, million",
-            "100 or 20 million",
-            "1,30 and 5 million",
-        ] {
-            assert_eq!(text(&join_split_hundreds(words(said))), said);
-        }
+        assert_mends(
+            join_split_hundreds,
+            &[],
+            &[
+                "exhibits 100 and 20 were filed",
+                "between 300 and 40",
+                "100 and 20",
+                "120 and 5 million",
+                "100 and 100 million",
+                "100 and 0 million",
+                "100, and 20 million",
+                "100 and 20, million",
+                "100 or 20 million",
+                "1,30 and 5 million",
+            ],
+        );
     }
 
     #[test]
     fn a_dates_on_is_of() {
-        for (heard, meant) in [
-            ("signed on the 15th on June.", "signed on the 15th of June."),
-            (
-                "before the thirtieth on June next year",
-                "before the thirtieth of June next year",
-            ),
-            ("the 1st on March", "the 1st of March"),
-        ] {
-            assert_eq!(text(&of_heard_as_on(words(heard))), meant);
-        }
-        for kept in [
-            "came fourth on August 3",
-            "came fourth on August 3rd",
-            "the 15th on may be",
-            "the 15th, on June",
-            "the 15th on the list",
-            "at 15 on June",
-            "the fifteenth upon June",
-        ] {
-            assert_eq!(text(&of_heard_as_on(words(kept))), kept);
-        }
+        assert_mends(
+            of_heard_as_on,
+            &[
+                ("signed on the 15th on June.", "signed on the 15th of June."),
+                (
+                    "before the thirtieth on June next year",
+                    "before the thirtieth of June next year",
+                ),
+                ("the 1st on March", "the 1st of March"),
+            ],
+            &[
+                "came fourth on August 3",
+                "came fourth on August 3rd",
+                "the 15th on may be",
+                "the 15th, on June",
+                "the 15th on the list",
+                "at 15 on June",
+                "the fifteenth upon June",
+            ],
+        );
     }
 
     #[test]
     fn an_on_that_can_only_be_of_is_of() {
-        for (heard, meant) in [
-            (
-                "proposes a sentence on 18 months of imprisonment",
-                "proposes a sentence of 18 months of imprisonment",
-            ),
-            ("a term on three years", "a term of three years"),
-            (
-                "on the night on the 4th of August",
-                "on the night of the 4th of August",
-            ),
-            (
-                "prosecuted for the crime on theft on property.",
-                "prosecuted for the crime of theft of property.",
-            ),
-            (
-                "to sign the minutes on the meeting",
-                "to sign the minutes of the meeting",
-            ),
-            ("custody on our son", "custody of our son"),
-            (
-                "from the date on pronouncement",
-                "from the date of pronouncement",
-            ),
-            (
-                "entered the shop on Mrs. Lan",
-                "entered the shop of Mrs. Lan",
-            ),
-            ("the petition on Mr Thanh", "the petition of Mr Thanh"),
-            (
-                "records the agreement on the parties.",
-                "records the agreement of the parties.",
-            ),
-            (
-                "criminal trial on the defendant",
-                "criminal trial of the defendant",
-            ),
-            ("The division on property", "The division of property"),
-        ] {
-            assert_eq!(text(&of_heard_as_on(words(heard))), meant);
-        }
+        assert_mends(
+            of_heard_as_on,
+            &[
+                (
+                    "proposes a sentence on 18 months of imprisonment",
+                    "proposes a sentence of 18 months of imprisonment",
+                ),
+                ("a term on three years", "a term of three years"),
+                (
+                    "on the night on the 4th of August",
+                    "on the night of the 4th of August",
+                ),
+                (
+                    "prosecuted for the crime on theft on property.",
+                    "prosecuted for the crime of theft of property.",
+                ),
+                (
+                    "to sign the minutes on the meeting",
+                    "to sign the minutes of the meeting",
+                ),
+                ("custody on our son", "custody of our son"),
+                (
+                    "from the date on pronouncement",
+                    "from the date of pronouncement",
+                ),
+                (
+                    "entered the shop on Mrs. Lan",
+                    "entered the shop of Mrs. Lan",
+                ),
+                ("the petition on Mr Thanh", "the petition of Mr Thanh"),
+                (
+                    "records the agreement on the parties.",
+                    "records the agreement of the parties.",
+                ),
+                (
+                    "criminal trial on the defendant",
+                    "criminal trial of the defendant",
+                ),
+                ("The division on property", "The division of property"),
+            ],
+            &[],
+        );
     }
 
     #[test]
     fn an_on_that_means_on_is_kept() {
-        for kept in [
-            "passed sentence on 18 defendants",
-            "a sentence on appeal",
-            "a fine on the 4th of May",
-            "the night on the train",
-            "a crime on the street",
-            "theft on the bus",
-            "ten minutes on the hearing's agenda",
-            "the minutes, on the hearing",
-            "custody on weekends",
-            "custody on the weekends",
-            "the date on the judgment",
-            "the attack on Mrs Lan",
-            "a report on Mr Thanh",
-            "impose obligations on the parties",
-            "agreement on custody",
-            "the agreement on the parties' debts",
-            "a trial on the merits",
-            "the crime on, theft",
-            "the crime on",
-            "the shop on",
-        ] {
-            assert_eq!(text(&of_heard_as_on(words(kept))), kept);
-        }
+        assert_mends(
+            of_heard_as_on,
+            &[],
+            &[
+                "passed sentence on 18 defendants",
+                "a sentence on appeal",
+                "a fine on the 4th of May",
+                "the night on the train",
+                "a crime on the street",
+                "theft on the bus",
+                "ten minutes on the hearing's agenda",
+                "the minutes, on the hearing",
+                "custody on weekends",
+                "custody on the weekends",
+                "the date on the judgment",
+                "the attack on Mrs Lan",
+                "a report on Mr Thanh",
+                "impose obligations on the parties",
+                "agreement on custody",
+                "the agreement on the parties' debts",
+                "a trial on the merits",
+                "the crime on, theft",
+                "the crime on",
+                "the shop on",
+            ],
+        );
     }
 
     #[test]
     fn don_after_an_amount_is_the_currency() {
-        for (heard, meant) in [
-            ("repaid 40 million Don.", "repaid 40 million dong."),
-            (
-                "borrowed 120 million don from",
-                "borrowed 120 million dong from",
-            ),
-            ("costs 500 don?", "costs 500 dong?"),
-            ("twenty thousand Don", "twenty thousand dong"),
-        ] {
-            assert_eq!(text(&dong_after_amount(words(heard))), meant);
-        }
-        for kept in [
-            "120 million don't together",
-            "Don Quixote",
-            "they don the robes",
-            "million, don",
-            "a million donations",
-        ] {
-            assert_eq!(text(&dong_after_amount(words(kept))), kept);
-        }
+        assert_mends(
+            dong_after_amount,
+            &[
+                ("repaid 40 million Don.", "repaid 40 million dong."),
+                (
+                    "borrowed 120 million don from",
+                    "borrowed 120 million dong from",
+                ),
+                ("costs 500 don?", "costs 500 dong?"),
+                ("twenty thousand Don", "twenty thousand dong"),
+            ],
+            &[
+                "120 million don't together",
+                "Don Quixote",
+                "they don the robes",
+                "million, don",
+                "a million donations",
+            ],
+        );
     }
 
     #[test]
     fn a_panel_that_delivers_nothing_deliberates() {
-        for (heard, meant) in [
-            (
-                "adjourned while the panel delivers. The judgment",
-                "adjourned while the panel deliberates. The judgment",
-            ),
-            ("while the court delivers,", "while the court deliberates,"),
-            ("while the Panel delivers", "while the Panel deliberates"),
-        ] {
-            assert_eq!(text(&panel_deliberates(words(heard))), meant);
-        }
-        for kept in [
-            "the panel delivers its judgment.",
-            "the panel delivers the verdict",
-            "the postman delivers.",
-            "the panel, delivers.",
-            "a panel delivers.",
-        ] {
-            assert_eq!(text(&panel_deliberates(words(kept))), kept);
-        }
+        assert_mends(
+            panel_deliberates,
+            &[
+                (
+                    "adjourned while the panel delivers. The judgment",
+                    "adjourned while the panel deliberates. The judgment",
+                ),
+                ("while the court delivers,", "while the court deliberates,"),
+                ("while the Panel delivers", "while the Panel deliberates"),
+            ],
+            &[
+                "the panel delivers its judgment.",
+                "the panel delivers the verdict",
+                "the postman delivers.",
+                "the panel, delivers.",
+                "a panel delivers.",
+            ],
+        );
     }
 
     #[test]
     fn you_re_honour_is_your_honour() {
-        for (heard, meant) in [
-            ("Yes, you're honour, I agree", "Yes, your honour, I agree"),
-            ("You're Honours, I maintain", "Your Honours, I maintain"),
-            ("No, you\u{2019}re honor.", "No, your honor."),
-        ] {
-            assert_eq!(text(&your_honour(words(heard))), meant);
-        }
-        for kept in [
-            "you're honest",
-            "you're right, Honour",
-            "you're an honourable man",
-        ] {
-            assert_eq!(text(&your_honour(words(kept))), kept);
-        }
+        assert_mends(
+            your_honour,
+            &[
+                ("Yes, you're honour, I agree", "Yes, your honour, I agree"),
+                ("You're Honours, I maintain", "Your Honours, I maintain"),
+                ("No, you\u{2019}re honor.", "No, your honor."),
+            ],
+            &[
+                "you're honest",
+                "you're right, Honour",
+                "you're an honourable man",
+            ],
+        );
     }
 
     #[test]
@@ -740,9 +752,11 @@ pub(crate) mod tests {
             text(&join_compounds(words("Court Houses. court"))),
             "Courthouses. court"
         );
-        for kept in ["the court, room 3", "court roomy", "a court ruled"] {
-            assert_eq!(text(&join_compounds(words(kept))), kept);
-        }
+        assert_mends(
+            join_compounds,
+            &[],
+            &["the court, room 3", "court roomy", "a court ruled"],
+        );
         assert_eq!(court_term("Procurecy").as_deref(), Some("Procuracy"));
         assert_eq!(court_term("procureator").as_deref(), Some("procurator"));
         assert_eq!(court_term("procurator"), None);

@@ -666,6 +666,18 @@ mod tests {
         }
     }
 
+    /// Speech regions at `spans` (seconds, start and end).
+    fn regions_at(spans: &[(f64, f64)]) -> Vec<Region> {
+        let sr = WHISPER_SAMPLE_RATE as f64;
+        spans
+            .iter()
+            .map(|&(start, end)| Region {
+                start: (start * sr) as usize,
+                end: (end * sr) as usize,
+            })
+            .collect()
+    }
+
     /// A window of 10 s of unbroken "speech" from 100 s on: [`speech_window`].
     fn window_and_regions() -> (Window, Vec<Region>) {
         speech_window(10)
@@ -788,13 +800,9 @@ mod tests {
 
     #[test]
     fn words_in_silence_are_dropped() {
-        let sr = WHISPER_SAMPLE_RATE as usize;
         let w = ten_seconds_from_the_start();
         // Speech only in the first 2 s; a word placed at 6 s is in silence.
-        let regions = vec![Region {
-            start: 0,
-            end: 2 * sr,
-        }];
+        let regions = regions_at(&[(0.0, 2.0)]);
         let r = raw("có mặt ạ", 0.5, 0.5);
         let mut late = raw("cảm ơn", 6.0, 0.5);
         late.start = 6.0;
@@ -808,19 +816,9 @@ mod tests {
 
     #[test]
     fn a_word_aligned_into_a_pause_keeps_the_decoders_time_when_that_is_speech() {
-        let sr = WHISPER_SAMPLE_RATE as usize;
         let w = ten_seconds_from_the_start();
         // Two turns with a 2 s pause between them.
-        let regions = vec![
-            Region {
-                start: 0,
-                end: 4 * sr,
-            },
-            Region {
-                start: 6 * sr,
-                end: 10 * sr,
-            },
-        ];
+        let regions = regions_at(&[(0.0, 4.0), (6.0, 10.0)]);
         let mut r = raw("ký biên bản phiên họp", 2.0, 0.4);
         // whisper ended the segment in the pause, and the alignment slid the last word into its
         // middle; the decoder's own timestamp did not.
@@ -841,18 +839,8 @@ mod tests {
 
     #[test]
     fn segments_split_at_pauses_and_sentence_ends_stay_left() {
-        let sr = WHISPER_SAMPLE_RATE as usize;
         // Speech 0–2 s and 3–5 s: a 1 s pause with its midpoint at 2.5 s.
-        let regions = vec![
-            Region {
-                start: 0,
-                end: 2 * sr,
-            },
-            Region {
-                start: 3 * sr,
-                end: 5 * sr,
-            },
-        ];
+        let regions = regions_at(&[(0.0, 2.0), (3.0, 5.0)]);
         let w = |t: f64, text: &str| Word {
             start: t,
             end: t + 0.3,
@@ -888,19 +876,9 @@ mod tests {
 
     #[test]
     fn the_last_word_before_a_pause_ends_with_the_speech() {
-        let sr = WHISPER_SAMPLE_RATE as usize;
         let w = ten_seconds_from_the_start();
         // Speech 0–2 s and 8–10 s; the decoder's next word after "anh." comes at 8.1 s.
-        let regions = vec![
-            Region {
-                start: 0,
-                end: 2 * sr,
-            },
-            Region {
-                start: 8 * sr,
-                end: 10 * sr,
-            },
-        ];
+        let regions = regions_at(&[(0.0, 2.0), (8.0, 10.0)]);
         let mut r = raw("xin mời anh. Vâng", 0.5, 0.5);
         r.tokens[3].aligned_time = Some(8.1);
         r.end = 8.6;
@@ -913,20 +891,10 @@ mod tests {
 
     #[test]
     fn a_last_word_aligned_into_the_pause_after_it_stays_with_its_speech() {
-        let sr = WHISPER_SAMPLE_RATE as usize;
         let w = ten_seconds_from_the_start();
         // Speech 0–2 s and 3.5–6 s; DTW put "rise." 0.3 s into the pause, 1.2 s before the next
         // turn.
-        let regions = vec![
-            Region {
-                start: 0,
-                end: 2 * sr,
-            },
-            Region {
-                start: 7 * sr / 2,
-                end: 6 * sr,
-            },
-        ];
+        let regions = regions_at(&[(0.0, 2.0), (3.5, 6.0)]);
         let r = raw("please rise. The court", 1.4, 0.9);
         assert!((r.tokens[1].aligned_time.expect("aligned") - 2.3).abs() < 1e-9);
         let seg = to_segment(&r, &w, &regions).expect("segment");
@@ -962,16 +930,7 @@ mod tests {
                 },
             ],
         };
-        let regions = vec![
-            Region {
-                start: 0,
-                end: 4 * sr,
-            },
-            Region {
-                start: 21 * sr,
-                end: 26 * sr,
-            },
-        ];
+        let regions = regions_at(&[(0.0, 4.0), (21.0, 26.0)]);
         // The whole window copies the first sentence over the second turn.
         let looped = vec![
             raw("hôm nay tòa án mở phiên tòa", 0.2, 0.4),
