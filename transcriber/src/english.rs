@@ -27,7 +27,10 @@
 //!
 //! **"40 million don".** Amounts in a Vietnamese court are in dong; whisper writes the word
 //! "don" (13 times in the sixteen hearings, every time after "million"). After a number or a
-//! scale word "don" is no English, so it is written "dong".
+//! scale word "don" is no English, so it is written "dong". whisper also writes "on" ("3 million
+//! on per month", "40 million on. I have a receipt": 4 times in the sixteen hearings, 4 in two
+//! hearings written afterwards to check the mends); after a scale word, an "on" with no object
+//! (a stop, or a preposition or conjunction next) can only be the currency.
 //!
 //! **"While the panel delivers."** A hearing is adjourned "while the panel deliberates" (the
 //! trial panel's *nghị án*); whisper `base` wrote "delivers" 6 times in the sixteen hearings.
@@ -138,18 +141,36 @@ pub(crate) fn your_honour(mut words: Vec<Word>) -> Vec<Word> {
     words
 }
 
-/// `words` with "don" after an amount ("40 million don", "500 don") written "dong", the currency.
+/// Words that cannot begin what "on" is about: after "3 million on", one of them means the "on"
+/// has no object.
+const NOT_AN_OBJECT: [&str; 16] = [
+    "per", "for", "if", "in", "into", "within", "together", "from", "before", "and", "but", "or",
+    "so", "because", "until", "unless",
+];
+
+/// `words` with "don" after an amount ("40 million don", "500 don"), and "on" with no object
+/// after a scale word ("3 million on per month", "40 million on."), written "dong", the currency.
 pub(crate) fn dong_after_amount(mut words: Vec<Word>) -> Vec<Word> {
     for i in 1..words.len() {
         // A comma or a stop after the amount ends it.
         let before = words[i - 1].text.trim().to_lowercase();
-        let after_amount = SCALES.contains(&before.as_str())
+        let after_scale = SCALES.contains(&before.as_str());
+        let after_amount = after_scale
             || whole_number(words[i - 1].text.trim()).is_some()
             || NUMBER_WORDS.contains(&before.as_str());
-        if after_amount && bare(&words[i].text).eq_ignore_ascii_case("don") {
+        let heard = bare(&words[i].text).to_lowercase();
+        let without_object = || {
+            words[i].text.trim().len() > heard.len()
+                || words.get(i + 1).is_some_and(|next| {
+                    NOT_AN_OBJECT.contains(&next.text.trim().to_lowercase().as_str())
+                })
+        };
+        let currency =
+            (after_amount && heard == "don") || (after_scale && heard == "on" && without_object());
+        if currency {
             let text = &words[i].text;
-            let at = text.find(['D', 'd']).unwrap_or(0);
-            words[i].text = format!("{}dong{}", &text[..at], &text[at + 3..]);
+            let at = text.find(['D', 'd', 'O', 'o']).unwrap_or(0);
+            words[i].text = format!("{}dong{}", &text[..at], &text[at + heard.len()..]);
         }
     }
     words
@@ -693,6 +714,12 @@ pub(crate) mod tests {
                 ),
                 ("costs 500 don?", "costs 500 dong?"),
                 ("twenty thousand Don", "twenty thousand dong"),
+                ("pay 3 million on per month", "pay 3 million dong per month"),
+                (
+                    "repaid 40 million on. I have",
+                    "repaid 40 million dong. I have",
+                ),
+                ("60 million on if the", "60 million dong if the"),
             ],
             &[
                 "120 million don't together",
@@ -700,6 +727,12 @@ pub(crate) mod tests {
                 "they don the robes",
                 "million, don",
                 "a million donations",
+                "spent 40 million on the house",
+                "paid 5 million on time",
+                "2 million on each child",
+                "passed 3 million on to his son",
+                "page 3 on per",
+                "3 million, on per month",
             ],
         );
     }
