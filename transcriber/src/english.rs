@@ -49,7 +49,7 @@
 //! always written as given.
 
 use crate::spelling::same_case;
-use crate::transcript::Word;
+use crate::transcript::{CLAUSE_ENDS, Word, ends_clause};
 
 /// Words that make what comes before them an amount.
 const SCALES: [&str; 4] = ["thousand", "million", "billion", "trillion"];
@@ -158,19 +158,17 @@ pub(crate) fn dong_after_amount(mut words: Vec<Word>) -> Vec<Word> {
         let after_amount = after_scale
             || whole_number(words[i - 1].text.trim()).is_some()
             || NUMBER_WORDS.contains(&before.as_str());
-        let heard = bare(&words[i].text).to_lowercase();
+        let heard = bare(&words[i].text).to_owned();
         let without_object = || {
-            words[i].text.trim().len() > heard.len()
+            ends_clause(&words[i].text)
                 || words.get(i + 1).is_some_and(|next| {
                     NOT_AN_OBJECT.contains(&next.text.trim().to_lowercase().as_str())
                 })
         };
-        let currency =
-            (after_amount && heard == "don") || (after_scale && heard == "on" && without_object());
+        let currency = (after_amount && heard.eq_ignore_ascii_case("don"))
+            || (after_scale && heard.eq_ignore_ascii_case("on") && without_object());
         if currency {
-            let text = &words[i].text;
-            let at = text.find(['D', 'd', 'O', 'o']).unwrap_or(0);
-            words[i].text = format!("{}dong{}", &text[..at], &text[at + heard.len()..]);
+            words[i].text = words[i].text.replacen(&heard, "dong", 1);
         }
     }
     words
@@ -184,7 +182,7 @@ const BENCHES: [&str; 5] = ["panel", "court", "jury", "council", "bench"];
 pub(crate) fn panel_deliberates(mut words: Vec<Word>) -> Vec<Word> {
     for i in 2..words.len() {
         let heard = words[i].text.trim();
-        let ends = heard.ends_with(['.', ',', ';', '?', '!']) || i + 1 == words.len();
+        let ends = ends_clause(heard) || i + 1 == words.len();
         if ends
             && bare(heard) == "delivers"
             && BENCHES.contains(&bare(&words[i - 1].text).to_lowercase().as_str())
@@ -450,12 +448,8 @@ impl Then {
         let plain = |i: usize| next.get(i).map(|w| w.text.trim().to_lowercase());
         // A possessive ("the parties' debts") is another phrase: only stops and commas go.
         let word = |i: usize| {
-            next.get(i).map(|w| {
-                w.text
-                    .trim()
-                    .trim_end_matches(['.', ',', ';', ':', '!', '?'])
-                    .to_lowercase()
-            })
+            next.get(i)
+                .map(|w| w.text.trim().trim_end_matches(CLAUSE_ENDS).to_lowercase())
         };
         match self {
             Then::Word(words) => word(0).is_some_and(|w| words.contains(&w.as_str())),

@@ -9,12 +9,13 @@ use crate::Error;
 use crate::guard;
 use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
 use crate::spelling::{HouseStyle, Spelling};
-use crate::transcript::{Segment, Word, text_of};
+use crate::transcript::{Segment, Word, ends_clause, ends_sentence, text_of};
 use crate::vad::{self, Region, VadConfig, Window};
 
 /// Temperatures tried, in order, when the decode of a window that cannot be split loops (one
-/// split, at a pause or else at the quietest moment mid-window, comes first where it can). Each retry costs a full decode, so the ladder is
-/// short; what still loops after it is collapsed by [`guard::collapse_loops`].
+/// split, at a pause or else at the quietest moment mid-window, comes first where it can). Each
+/// retry costs a full decode, so the ladder is short; what still loops after it is collapsed by
+/// [`guard::collapse_loops`].
 const FALLBACK_TEMPERATURES: [f32; 3] = [0.0, 0.4, 0.8];
 
 /// How far (seconds) a word may run past the end of detected speech: VAD onsets and offsets are
@@ -317,7 +318,8 @@ fn decode_window(
         }
         if attempt == 0 {
             // The loops whisper makes in hearings copy a sentence over the turn after it. Decoded
-            // apart (split at a pause), each half is greedy again: text that follows the audio,
+            // apart (split at a pause, or mid-window in unbroken speech: `Window::split`), each
+            // half is greedy again: text that follows the audio,
             // for about one decode's time. A sampled retry writes less likely words and costs
             // ~2.5 decodes (5 samples). Each half gets the same treatment if it loops.
             if let Some((left, right)) = window.split() {
@@ -554,14 +556,6 @@ fn split_at_pauses(mut seg: Segment, regions: &[Region]) -> Vec<Segment> {
             })
         })
         .collect()
-}
-
-fn ends_sentence(word: &str) -> bool {
-    word.trim_end().ends_with(['.', '?', '!', '…'])
-}
-
-fn ends_clause(word: &str) -> bool {
-    ends_sentence(word) || word.trim_end().ends_with([',', ';', ':'])
 }
 
 /// A word the aligner placed in a pause is moved into speech: to the onset after it when that is

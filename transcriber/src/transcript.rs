@@ -108,6 +108,21 @@ pub fn text_of(words: &[Word]) -> String {
         .to_string()
 }
 
+/// What ends a sentence in whisper's text.
+const SENTENCE_ENDS: [char; 4] = ['.', '?', '!', '…'];
+/// What ends a clause: a sentence's end, or a comma, semicolon or colon.
+pub(crate) const CLAUSE_ENDS: [char; 7] = ['.', '?', '!', '…', ',', ';', ':'];
+
+/// Whether a word's text ends a sentence ("law.", "claim?").
+pub(crate) fn ends_sentence(word: &str) -> bool {
+    word.trim_end().ends_with(SENTENCE_ENDS)
+}
+
+/// Whether a word's text ends a clause ("law.", "Honour,").
+pub(crate) fn ends_clause(word: &str) -> bool {
+    word.trim_end().ends_with(CLAUSE_ENDS)
+}
+
 /// How a transcript is written out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
