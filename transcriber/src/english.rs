@@ -1,6 +1,6 @@
 //! English that whisper writes in a way no speaker means, mended where only one reading is
-//! possible: amounts split in two, "of" heard as "on", "you're Honour", court words
-//! split or misspelt.
+//! possible: amounts split in two, "of" heard as "on", the currency, "misses" for "Mrs",
+//! "you're Honour", court words split or misspelt.
 //!
 //! **Amounts split in two.** Told "one hundred and twenty million dong", whisper `base`
 //! sometimes writes "100 and 20 million dong" (the eval hearing, twice in eight hearings of its
@@ -30,12 +30,20 @@
 //! scale word "don" is no English, so it is written "dong". whisper also writes "on" ("3 million
 //! on per month", "40 million on. I have a receipt": 4 times in the sixteen hearings, 4 in two
 //! hearings written afterwards to check the mends); after a scale word, an "on" with no object
-//! (a stop, or a preposition or conjunction next) can only be the currency.
+//! (a stop, or a preposition or conjunction next) can only be the currency. And it writes a
+//! weight ("80 million tonne.", "40 million ton?", "Tong": 8 times in the sixteen hearings);
+//! after a number of millions or billions with no "of" after it ("2 million tonnes of rice"),
+//! that too is the currency.
 //!
 //! **"While the panel delivers."** A hearing is adjourned "while the panel deliberates" (the
 //! trial panel's *nghị án*); whisper `base` wrote "delivers" 6 times in the sixteen hearings.
 //! "The panel delivers" ending a sentence has no object to deliver, so there it is
 //! "deliberates"; "the panel delivers its judgment" is kept.
+//!
+//! **"The plaintiff misses Tran Thi Mai".** The clerk names each party by role and title;
+//! whisper `base` writes "Mrs" as "misses" (9 times in the sixteen hearings). Between a role
+//! ("the plaintiff", "the witness") and a capitalised word, "misses" is the title; "the plaintiff
+//! misses her son" is kept.
 //!
 //! **"You're Honour".** A party answering the bench ("Yes, Your Honour") is written "Yes, you're
 //! honour" (5 times in the sixteen hearings). Before "Honour" or "Honours" only "Your" is English.
@@ -148,13 +156,24 @@ const NOT_AN_OBJECT: [&str; 16] = [
     "so", "because", "until", "unless",
 ];
 
-/// `words` with "don" after an amount ("40 million don", "500 don"), and "on" with no object
-/// after a scale word ("3 million on per month", "40 million on."), written "dong", the currency.
+/// What whisper writes for "dong" after "million" or "billion" that is a unit of weight in
+/// English: kept when "of" follows ("2 million tonnes of rice").
+const DONG_AS_WEIGHT: [&str; 5] = ["ton", "tons", "tonne", "tonnes", "tong"];
+
+/// `words` with "don" after an amount ("40 million don", "500 don"), "on" with no object after
+/// a scale word ("3 million on per month", "40 million on."), and a weight with no "of" after
+/// a number of millions or billions ("80 million tonne.") written "dong", the currency.
 pub(crate) fn dong_after_amount(mut words: Vec<Word>) -> Vec<Word> {
     for i in 1..words.len() {
         // A comma or a stop after the amount ends it.
         let before = words[i - 1].text.trim().to_lowercase();
         let after_scale = SCALES.contains(&before.as_str());
+        let counted = |word: &Word| {
+            let word = word.text.trim();
+            whole_number(word).is_some() || NUMBER_WORDS.contains(&word.to_lowercase().as_str())
+        };
+        let after_money_scale =
+            ["million", "billion"].contains(&before.as_str()) && i >= 2 && counted(&words[i - 2]);
         let after_amount = after_scale
             || whole_number(words[i - 1].text.trim()).is_some()
             || NUMBER_WORDS.contains(&before.as_str());
@@ -165,10 +184,57 @@ pub(crate) fn dong_after_amount(mut words: Vec<Word>) -> Vec<Word> {
                     NOT_AN_OBJECT.contains(&next.text.trim().to_lowercase().as_str())
                 })
         };
-        let currency = (after_amount && heard.eq_ignore_ascii_case("don"))
-            || (after_scale && heard.eq_ignore_ascii_case("on") && without_object());
+        let of_follows = || {
+            !ends_clause(&words[i].text)
+                && words
+                    .get(i + 1)
+                    .is_some_and(|next| next.text.trim().eq_ignore_ascii_case("of"))
+        };
+        let lower = heard.to_lowercase();
+        let currency = (after_amount && lower == "don")
+            || (after_scale && lower == "on" && without_object())
+            || (after_money_scale && DONG_AS_WEIGHT.contains(&lower.as_str()) && !of_follows());
         if currency {
             words[i].text = words[i].text.replacen(&heard, "dong", 1);
+        }
+    }
+    words
+}
+
+/// The roles a clerk names people by: after one of them, "misses" and a name is the title.
+const ROLES: [&str; 16] = [
+    "plaintiff",
+    "defendant",
+    "petitioner",
+    "respondent",
+    "witness",
+    "victim",
+    "applicant",
+    "appellant",
+    "claimant",
+    "complainant",
+    "accused",
+    "interpreter",
+    "counsel",
+    "lawyer",
+    "representative",
+    "expert",
+];
+
+/// `words` with "the plaintiff misses Tran Thi Mai" written "the plaintiff Mrs. Tran Thi Mai":
+/// "misses" between a role ([`ROLES`]) and a capitalised word. "The plaintiff misses her son"
+/// and "the defendant misses the deadline" are kept.
+pub(crate) fn mrs_before_name(mut words: Vec<Word>) -> Vec<Word> {
+    for i in 1..words.len().saturating_sub(1) {
+        let role = words[i - 1].text.trim();
+        let name = bare(&words[i + 1].text);
+        if words[i].text.trim().eq_ignore_ascii_case("misses")
+            && role == bare(role)
+            && ROLES.contains(&role.to_lowercase().as_str())
+            && name.chars().next().is_some_and(char::is_uppercase)
+            && name != "I"
+        {
+            words[i].text = format!("{}Mrs.", leading_space(&words[i].text));
         }
     }
     words
@@ -714,6 +780,16 @@ pub(crate) mod tests {
                     "repaid 40 million dong. I have",
                 ),
                 ("60 million on if the", "60 million dong if the"),
+                (
+                    "the plaintiff 80 million tonne.",
+                    "the plaintiff 80 million dong.",
+                ),
+                ("repaid 40 million ton?", "repaid 40 million dong?"),
+                (
+                    "the full 80 Million Tong before",
+                    "the full 80 Million dong before",
+                ),
+                ("2 billion tons, and", "2 billion dong, and"),
             ],
             &[
                 "120 million don't together",
@@ -727,6 +803,40 @@ pub(crate) mod tests {
                 "passed 3 million on to his son",
                 "page 3 on per",
                 "3 million, on per month",
+                "2 million tonnes of rice",
+                "5 thousand tonnes.",
+                "a million tons",
+                "80 million, Tong Van Hai",
+            ],
+        );
+    }
+
+    #[test]
+    fn misses_before_a_name_is_the_title() {
+        assert_mends(
+            mrs_before_name,
+            &[
+                (
+                    "the plaintiff misses Trunn's I-My is present",
+                    "the plaintiff Mrs. Trunn's I-My is present",
+                ),
+                (
+                    "between the plaintiff Misses Tran Thi Mai",
+                    "between the plaintiff Mrs. Tran Thi Mai",
+                ),
+                (
+                    "the witness misses Ngo Thi Thu,",
+                    "the witness Mrs. Ngo Thi Thu,",
+                ),
+            ],
+            &[
+                "the plaintiff misses her son",
+                "the defendant misses the deadline",
+                "the plaintiff, misses Lan",
+                "the witness misses. Lan",
+                "the plaintiff misses I think",
+                "she misses Hanoi",
+                "the plaintiff misses",
             ],
         );
     }

@@ -60,7 +60,7 @@ impl HouseStyle {
     /// whisper split in two ("100 and 20 million") joined into one word, an "of" that whisper
     /// heard as "on" put back where only "of" is English ("the 15th on June", "the crime on
     /// theft"), "40 million don" written "40 million dong", "while the panel delivers." written
-    /// "deliberates", "you're Honour" written "your
+    /// "deliberates", "the plaintiff misses Lan" written "the plaintiff Mrs. Lan", "you're Honour" written "your
     /// Honour", "court room" written "courtroom" ([`english`]).
     pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
         let words = words
@@ -72,13 +72,39 @@ impl HouseStyle {
             .collect();
         match self.language.as_str() {
             "en" => {
-                let words = english::join_split_hundreds(words);
-                let words = english::of_heard_as_on(words);
-                let words = english::panel_deliberates(english::dong_after_amount(words));
-                english::join_compounds(english::your_honour(words))
+                let mut words = english::join_split_hundreds(words);
+                for mend in [
+                    english::of_heard_as_on,
+                    english::dong_after_amount,
+                    english::panel_deliberates,
+                    english::mrs_before_name,
+                    english::your_honour,
+                ] {
+                    words = self.shielded(words, mend);
+                }
+                english::join_compounds(words)
             }
             _ => words,
         }
+    }
+
+    /// `mend(words)`, except that a word of the case vocabulary stays as whisper wrote it: a
+    /// party named Tong keeps his name after "80 million". For mends that replace words one for
+    /// one.
+    fn shielded(&self, words: Vec<Word>, mend: fn(Vec<Word>) -> Vec<Word>) -> Vec<Word> {
+        if self.kept.is_empty() {
+            return mend(words);
+        }
+        let heard: Vec<String> = words.iter().map(|w| w.text.clone()).collect();
+        let mut mended = mend(words);
+        debug_assert_eq!(mended.len(), heard.len(), "a mend that joins words");
+        for (word, heard) in mended.iter_mut().zip(heard) {
+            let letters = heard.trim().trim_matches(|c: char| !c.is_alphabetic());
+            if word.text != heard && self.kept.contains(letters) {
+                word.text = heard;
+            }
+        }
+        mended
     }
 
     pub fn apply(&self, text: &str) -> String {
@@ -521,6 +547,16 @@ mod tests {
                 "you're Honor, 100 and 20 million dong by the 15th on June, court room of the Procurecy"
             ),
             "your Honour, 120 million dong by the 15th of June, courtroom of the Procuracy"
+        );
+        let named = HouseStyle::new("en", Spelling::British, Some("Tong Van Hai, Don"));
+        assert_eq!(
+            joined(&named, "owes 80 million Tong and 5 million don to Tong"),
+            "owes 80 million Tong and 5 million dong to Tong",
+            "the case vocabulary's words are kept, as they are spelt there"
+        );
+        assert_eq!(
+            joined(&english, "owes 80 million Tong and 5 million don"),
+            "owes 80 million dong and 5 million dong"
         );
         let vietnamese = HouseStyle::new("vi", Spelling::British, None);
         assert_eq!(
