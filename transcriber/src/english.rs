@@ -38,7 +38,10 @@
 //! **"While the panel delivers."** A hearing is adjourned "while the panel deliberates" (the
 //! trial panel's *nghị án*); whisper `base` wrote "delivers" 6 times in the sixteen hearings.
 //! "The panel delivers" ending a sentence has no object to deliver, so there it is
-//! "deliberates"; "the panel delivers its judgment" is kept.
+//! "deliberates"; "the panel delivers its judgment" is kept. So are "the panel has delivered."
+//! and "the panel will now retire to deliver it." or "deliver 8." (5 times in the sixteen
+//! hearings, 4 in two written afterwards): a bench that delivers nothing, or "it" or a
+//! number at the end of the clause, deliberates.
 //!
 //! **"The plaintiff misses Tran Thi Mai".** The clerk names each party by role and title;
 //! whisper `base` writes "Mrs" as "misses" (9 times in the sixteen hearings). Between a role
@@ -243,22 +246,94 @@ pub(crate) fn mrs_before_name(mut words: Vec<Word>) -> Vec<Word> {
 /// Who deliberates in a courtroom.
 const BENCHES: [&str; 5] = ["panel", "court", "jury", "council", "bench"];
 
-/// `words` with "the panel delivers." (at the end of a sentence or clause) written "the panel
-/// deliberates.", for each of [`BENCHES`].
-pub(crate) fn panel_deliberates(mut words: Vec<Word>) -> Vec<Word> {
-    for i in 2..words.len() {
-        let heard = words[i].text.trim();
-        let ends = ends_clause(heard) || i + 1 == words.len();
-        if ends
-            && bare(heard) == "delivers"
-            && BENCHES.contains(&bare(&words[i - 1].text).to_lowercase().as_str())
-            && bare(&words[i - 2].text).eq_ignore_ascii_case("the")
-            && words[i - 1].text.trim() == bare(&words[i - 1].text)
-        {
-            words[i].text = words[i].text.replacen("delivers", "deliberates", 1);
+/// Words that may stand between a bench and what it does: "the panel will now retire to
+/// deliberate", "the court has deliberated".
+const AUXILIARIES: [&str; 10] = [
+    "will", "shall", "now", "has", "have", "then", "retire", "retires", "to", "must",
+];
+
+/// What whisper writes for a bench's "deliberate": (heard, meant).
+const DELIBERATES: [(&str, &str); 3] = [
+    ("delivers", "deliberates"),
+    ("delivered", "deliberated"),
+    ("deliver", "deliberate"),
+];
+
+/// `words` with a bench ([`BENCHES`], after "the") that delivers nothing written as
+/// deliberating: "the panel delivers." → "deliberates.", "the panel has delivered." →
+/// "deliberated.", and "the panel will now retire to deliver it." or "deliver 8." →
+/// "deliberate." (one word spanning the two). Only [`AUXILIARIES`] may come between the bench
+/// and the verb, and the verb or its "it" must end a clause.
+pub(crate) fn panel_deliberates(words: Vec<Word>) -> Vec<Word> {
+    let mut out: Vec<Word> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let mut word = words[i].clone();
+        i += 1;
+        let heard = bare(&word.text).to_owned();
+        let meant = DELIBERATES
+            .iter()
+            .find(|(verb, _)| heard == *verb)
+            .map(|&(_, meant)| meant);
+        if let Some(meant) = meant.filter(|_| after_bench(&out)) {
+            // The word at `at` ends a clause, or the segment.
+            let ends = |at: usize| at + 1 >= words.len() || ends_clause(&words[at].text);
+            // "deliver it." or "deliver 8" with nothing after it that the 8 could count.
+            let nothing_delivered = words.get(i).filter(|next| match bare(&next.text) {
+                "it" => ends(i),
+                "8" | "eight" => {
+                    ends(i)
+                        || words.get(i + 1).is_some_and(|after| {
+                            NOT_AN_OBJECT.contains(&after.text.trim().to_lowercase().as_str())
+                        })
+                }
+                _ => false,
+            });
+            if let Some(object) = nothing_delivered.filter(|_| heard == "deliver") {
+                word.text = format!(
+                    "{}{meant}{}",
+                    leading_space(&word.text),
+                    trailing(&object.text)
+                );
+                word.end = object.end;
+                word.probability = word.probability.min(object.probability);
+                i += 1;
+            } else if ends(i - 1) {
+                word.text = word.text.replacen(&heard, meant, 1);
+            }
         }
+        out.push(word);
     }
-    words
+    out
+}
+
+/// Whether `before` ends with "the" and a bench (one word may come between: "the trial
+/// panel"), then only [`AUXILIARIES`].
+fn after_bench(before: &[Word]) -> bool {
+    let plain = |w: &Word| w.text.trim() == bare(&w.text);
+    let between = before
+        .iter()
+        .rev()
+        .take_while(|w| plain(w) && AUXILIARIES.contains(&bare(&w.text).to_lowercase().as_str()))
+        .count();
+    let Some(bench_at) = before.len().checked_sub(between + 1) else {
+        return false;
+    };
+    let bench = &before[bench_at];
+    let the = |at: usize| plain(&before[at]) && bare(&before[at].text).eq_ignore_ascii_case("the");
+    // "the panel", or with one word before it: "the trial panel".
+    plain(bench)
+        && BENCHES.contains(&bare(&bench.text).to_lowercase().as_str())
+        && (bench_at.checked_sub(1).is_some_and(the)
+            || bench_at
+                .checked_sub(2)
+                .is_some_and(|at| plain(&before[at + 1]) && the(at)))
+}
+
+/// The punctuation after a word's letters and digits ("." of "it.").
+fn trailing(text: &str) -> &str {
+    let text = text.trim_end();
+    &text[text.trim_end_matches(|c: char| !c.is_alphanumeric()).len()..]
 }
 
 /// Compounds whisper writes as two words: (first, second) → the one word.
@@ -852,6 +927,26 @@ pub(crate) mod tests {
                 ),
                 ("while the court delivers,", "while the court deliberates,"),
                 ("while the Panel delivers", "while the Panel deliberates"),
+                (
+                    "The trial panel will now retire to deliver it. Everyone",
+                    "The trial panel will now retire to deliberate. Everyone",
+                ),
+                (
+                    "The panel will now deliver 8. Everyone",
+                    "The panel will now deliberate. Everyone",
+                ),
+                (
+                    "the panel will retire to deliver 8 and will",
+                    "the panel will retire to deliberate and will",
+                ),
+                (
+                    "The panel has delivered. Everyone",
+                    "The panel has deliberated. Everyone",
+                ),
+                (
+                    "the court will now deliver it",
+                    "the court will now deliberate",
+                ),
             ],
             &[
                 "the panel delivers its judgment.",
@@ -859,6 +954,12 @@ pub(crate) mod tests {
                 "the postman delivers.",
                 "the panel, delivers.",
                 "a panel delivers.",
+                "the panel will now deliver its judgment.",
+                "the court has delivered the verdict.",
+                "the panel will deliver it tomorrow.",
+                "the postman will deliver it.",
+                "the panel said it will deliver 8.",
+                "the panel delivered 8 judgments.",
             ],
         );
     }

@@ -76,13 +76,12 @@ impl HouseStyle {
                 for mend in [
                     english::of_heard_as_on,
                     english::dong_after_amount,
-                    english::panel_deliberates,
                     english::mrs_before_name,
                     english::your_honour,
                 ] {
                     words = self.shielded(words, mend);
                 }
-                english::join_compounds(words)
+                english::join_compounds(english::panel_deliberates(words))
             }
             _ => words,
         }
