@@ -87,13 +87,21 @@ fn english_hearings_accuracy_and_turn_timing() {
 
         let turns = common::turns(turns);
         let heard = word_times(&t);
-        // Each turn's first word starts where the turn starts.
+        // Each turn's first word starts where the turn starts. A turn's words are those that
+        // start from halfway through the pause before it (at most 1 s before it): a word in the
+        // pause's first half is the last word of the turn before, placed late.
         let mut starts: Vec<f64> = turns
             .iter()
-            .filter_map(|common::Turn { start, end, .. }| {
+            .enumerate()
+            .filter_map(|(i, common::Turn { start, end, .. })| {
+                let from = match i.checked_sub(1).map(|p| &turns[p]) {
+                    Some(before) => (before.end + start) / 2.0,
+                    None => start - 1.0,
+                }
+                .max(start - 1.0);
                 heard
                     .iter()
-                    .find(|w| w.0 >= start - 1.0 && w.0 < *end)
+                    .find(|w| w.0 >= from && w.0 < *end)
                     .map(|w| (w.0 - start).abs())
             })
             .collect();
