@@ -175,11 +175,9 @@ pub(crate) fn dong_after_amount(mut words: Vec<Word>) -> Vec<Word> {
             let word = word.text.trim();
             whole_number(word).is_some() || NUMBER_WORDS.contains(&word.to_lowercase().as_str())
         };
+        let after_amount = after_scale || counted(&words[i - 1]);
         let after_money_scale =
             ["million", "billion"].contains(&before.as_str()) && i >= 2 && counted(&words[i - 2]);
-        let after_amount = after_scale
-            || whole_number(words[i - 1].text.trim()).is_some()
-            || NUMBER_WORDS.contains(&before.as_str());
         let heard = bare(&words[i].text).to_owned();
         let without_object = || {
             ends_clause(&words[i].text)
