@@ -488,6 +488,7 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
         }
         near
     });
+    share_squeezed_spans(&mut words);
     let first = words.first()?;
     let last = words.last()?;
     let logprobs: Vec<f32> = raw.tokens.iter().map(|t| t.logprob).collect();
@@ -511,40 +512,57 @@ const SEGMENT_PAUSE_SECS: f64 = 0.5;
 /// joins sentences across pauses, while the minutes and diarization want
 /// one utterance per segment. A word goes to the side of the pause's midpoint it starts on.
 fn split_at_pauses(mut seg: Segment, regions: &[Region]) -> Vec<Segment> {
-    let cuts: Vec<f64> = regions
+    // (the pause's midpoint, where the speech before it ends)
+    let cuts: Vec<(f64, f64)> = regions
         .windows(2)
         .filter(|p| p[1].start_secs() - p[0].end_secs() >= SEGMENT_PAUSE_SECS)
-        .map(|p| (p[0].end_secs() + p[1].start_secs()) / 2.0)
-        .filter(|&mid| mid > seg.start && mid < seg.end)
+        .map(|p| ((p[0].end_secs() + p[1].start_secs()) / 2.0, p[0].end_secs()))
+        .filter(|&(mid, _)| mid > seg.start && mid < seg.end)
         .collect();
     if cuts.is_empty() {
         return vec![seg];
     }
     let words = std::mem::take(&mut seg.words);
-    let mut parts: Vec<Vec<Word>> = vec![Vec::new()];
+    // Each part with where the speech before its cut ends.
+    let mut parts: Vec<(Vec<Word>, f64)> = vec![(Vec::new(), f64::MIN)];
     let mut next_cut = cuts.iter().peekable();
     for word in words {
-        while next_cut.next_if(|&&c| word.start >= c).is_some() {
-            if parts.last().is_some_and(|p| !p.is_empty()) {
-                parts.push(Vec::new());
+        while let Some(&(_, speech_end)) = next_cut.next_if(|&&(mid, _)| word.start >= mid) {
+            match parts.last_mut() {
+                Some((part, _)) if !part.is_empty() => parts.push((Vec::new(), speech_end)),
+                Some((_, before)) => *before = speech_end,
+                None => {}
             }
         }
-        if let Some(part) = parts.last_mut() {
+        if let Some((part, _)) = parts.last_mut() {
             part.push(word);
         }
     }
     // Alignment tends to place the last word before a pause late, past the pause's midpoint.
-    // whisper's punctuation knows better: a sentence end just after the cut moves back before it.
+    // whisper's punctuation knows better: a sentence end just after the cut moves back before it,
+    // and into the speech it ends (it had been put in the pause, or on the next turn's onset).
     for k in 1..parts.len() {
-        let left_open = parts[k - 1].last().is_some_and(|w| !ends_clause(&w.text));
-        let close = parts[k].iter().take(2).position(|w| ends_sentence(&w.text));
+        let speech_end = parts[k].1;
+        let left_open = parts[k - 1].0.last().is_some_and(|w| !ends_clause(&w.text));
+        let close = parts[k]
+            .0
+            .iter()
+            .take(2)
+            .position(|w| ends_sentence(&w.text));
         if let (true, Some(i)) = (left_open, close) {
-            let moved: Vec<Word> = parts[k].drain(..=i).collect();
-            parts[k - 1].extend(moved);
+            let moved: Vec<Word> = parts[k].0.drain(..=i).collect();
+            let left = &mut parts[k - 1].0;
+            for mut word in moved {
+                let after = left.last().map_or(f64::MIN, |w| w.end);
+                word.start = word.start.min(speech_end).max(after);
+                word.end = word.end.min(speech_end + WORD_TAIL_SECS).max(word.start);
+                left.push(word);
+            }
+            share_squeezed_spans(left);
         }
     }
+    let parts = parts.into_iter().map(|(words, _)| words);
     parts
-        .into_iter()
         .filter_map(|words| {
             let (start, end) = (words.first()?.start, words.last()?.end);
             Some(Segment {
@@ -556,6 +574,30 @@ fn split_at_pauses(mut seg: Segment, regions: &[Region]) -> Vec<Segment> {
             })
         })
         .collect()
+}
+
+/// A word left with no time of its own (moved to the end of its speech, where the word before it
+/// ends) shares that word's time with it, in proportion to their letters: "keep custody." both
+/// play and highlight, where "custody." alone would be an instant.
+fn share_squeezed_spans(words: &mut [Word]) {
+    for i in 1..words.len() {
+        let (before, rest) = words.split_at_mut(i);
+        let (prev, word) = (&mut before[i - 1], &mut rest[0]);
+        let squeezed = word.end - word.start < 1e-6 && (word.start - prev.end).abs() < 1e-6;
+        if !squeezed || prev.end - prev.start < 1e-6 {
+            continue;
+        }
+        let letters = |w: &Word| {
+            w.text
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .count()
+                .max(1)
+        };
+        let (a, b) = (letters(prev) as f64, letters(word) as f64);
+        prev.end = prev.start + (word.end - prev.start) * a / (a + b);
+        word.start = prev.end;
+    }
 }
 
 /// A word the aligner placed in a pause is moved into speech: to the onset after it when that is
@@ -865,7 +907,73 @@ mod tests {
         let parts = split_at_pauses(seg, &regions);
         let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
         assert_eq!(texts, ["provided by law.", "Does the court?"]);
-        assert!((parts[1].start - 3.1).abs() < 1e-9 && (parts[0].end - 2.9).abs() < 1e-9);
+        assert!((parts[1].start - 3.1).abs() < 1e-9);
+        let law = parts[0].words.last().expect("law.");
+        assert!(
+            (law.start - 2.0).abs() < 1e-9 && (parts[0].end - 2.0).abs() < 1e-9,
+            "law. moves into the speech it ends, not left in the pause: {law:?}"
+        );
+    }
+
+    #[test]
+    fn a_sentence_end_put_on_the_next_turns_onset_goes_back_into_its_own_speech() {
+        // Speech 0–2 s and 3–5 s. DTW put "custody." in the pause and the snap put it on the
+        // next turn's onset: in the minutes it would be the judge's first word.
+        let regions = regions_at(&[(0.0, 2.0), (3.0, 5.0)]);
+        let w = |start: f64, end: f64, text: &str| Word {
+            start,
+            end,
+            text: text.into(),
+            probability: 0.9,
+            speaker: None,
+        };
+        let words = vec![
+            w(0.1, 1.0, " to"),
+            w(1.0, 2.0, " keep"),
+            w(3.0, 3.3, " custody."),
+            w(3.3, 3.8, " Mr"),
+            w(3.8, 4.5, " Quang,"),
+        ];
+        let seg = Segment {
+            id: 0,
+            start: 0.1,
+            end: 4.5,
+            text: String::new(),
+            speaker: None,
+            channel: None,
+            avg_logprob: -0.2,
+            no_speech_prob: 0.1,
+            words,
+        };
+        let parts = split_at_pauses(seg, &regions);
+        let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["to keep custody.", "Mr Quang,"]);
+        let (keep, custody) = (&parts[0].words[1], &parts[0].words[2]);
+        assert!((custody.end - 2.0).abs() < 1e-9 && (parts[0].end - 2.0).abs() < 1e-9);
+        assert!(
+            (keep.end - custody.start).abs() < 1e-9 && (keep.end - (1.0 + 4.0 / 11.0)).abs() < 1e-9,
+            "{keep:?} {custody:?}"
+        );
+        assert!((parts[1].start - 3.3).abs() < 1e-9);
+
+        // A title's full stop ends no sentence: "Mrs." opens the next turn and stays there.
+        let words = vec![
+            w(0.1, 1.0, " the"),
+            w(1.0, 2.0, " petition"),
+            w(3.0, 3.3, " Mrs."),
+            w(3.3, 3.8, " Hoa,"),
+        ];
+        let seg = Segment {
+            start: 0.1,
+            end: 3.8,
+            words,
+            ..parts[0].clone()
+        };
+        let texts: Vec<String> = split_at_pauses(seg, &regions)
+            .into_iter()
+            .map(|p| p.text)
+            .collect();
+        assert_eq!(texts, ["the petition", "Mrs. Hoa,"]);
     }
 
     #[test]
@@ -892,12 +1000,18 @@ mod tests {
         let r = raw("please rise. The court", 1.4, 0.9);
         assert!((r.tokens[1].aligned_time.expect("aligned") - 2.3).abs() < 1e-9);
         let seg = to_segment(&r, &w, &regions).expect("segment");
-        let rise = &seg.words[1];
+        let (please, rise) = (&seg.words[0], &seg.words[1]);
         assert_eq!(rise.text, " rise.");
         assert!(
-            (rise.start - 2.0).abs() < 1e-9 && (rise.end - 2.0).abs() < 1e-9,
+            (rise.end - 2.0).abs() < 1e-9,
             "at the end of its speech, not running into the next turn: {rise:?}"
         );
+        // Pushed onto the end of "please", it shares that word's time by letters.
+        assert!(
+            (please.end - rise.start).abs() < 1e-9 && rise.start > please.start + 0.1,
+            "{please:?} {rise:?}"
+        );
+        assert!(((please.end - please.start) / (rise.end - rise.start) - 6.0 / 4.0).abs() < 1e-6);
         // A word in the pause near neither side stays where it was aligned.
         assert_eq!(snap_to_speech(2.7, &regions), 2.7);
         // Near both, the onset wins (a turn's first word aligned early).

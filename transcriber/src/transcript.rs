@@ -113,14 +113,19 @@ const SENTENCE_ENDS: [char; 4] = ['.', '?', '!', '…'];
 /// What ends a clause: a sentence's end, or a comma, semicolon or colon.
 pub(crate) const CLAUSE_ENDS: [char; 7] = ['.', '?', '!', '…', ',', ';', ':'];
 
-/// Whether a word's text ends a sentence ("law.", "claim?").
+/// Titles whisper writes with a full stop that ends nothing: "Mrs. Lan".
+const TITLES: [&str; 5] = ["mr.", "mrs.", "ms.", "dr.", "prof."];
+
+/// Whether a word's text ends a sentence ("law.", "claim?"; not "Mrs.").
 pub(crate) fn ends_sentence(word: &str) -> bool {
-    word.trim_end().ends_with(SENTENCE_ENDS)
+    let word = word.trim();
+    word.ends_with(SENTENCE_ENDS) && !TITLES.contains(&word.to_lowercase().as_str())
 }
 
-/// Whether a word's text ends a clause ("law.", "Honour,").
+/// Whether a word's text ends a clause ("law.", "Honour,"; not "Mrs.").
 pub(crate) fn ends_clause(word: &str) -> bool {
-    word.trim_end().ends_with(CLAUSE_ENDS)
+    let word = word.trim();
+    word.ends_with(CLAUSE_ENDS) && !TITLES.contains(&word.to_lowercase().as_str())
 }
 
 /// How a transcript is written out.
@@ -221,6 +226,17 @@ fn timestamp(seconds: f64, sep: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_titles_full_stop_ends_nothing() {
+        for ends in ["law.", "claim?", " rise. ", "No.", "Honour,"] {
+            assert!(ends_clause(ends), "{ends:?}");
+        }
+        assert!(ends_sentence("law.") && !ends_sentence("Honour,"));
+        for title in ["Mrs.", " Mr.", "MS.", "Dr."] {
+            assert!(!ends_sentence(title) && !ends_clause(title), "{title:?}");
+        }
+    }
 
     fn sample() -> Transcript {
         Transcript {
