@@ -340,9 +340,11 @@ try {
   const saved = (await apiAs('thuky', `/api/hearings/${HEARING}/transcript`)).body;
   const savedWords = saved.segments.flatMap((s) => s.words);
   ok(savedWords.length === words.length, 'no word was lost or added', `${savedWords.length}`);
+  const moved = savedWords.findIndex((w, k) => w.start !== words[k].start || w.end !== words[k].end);
   ok(
-    savedWords.every((w, k) => w.start === words[k].start && w.end === words[k].end),
+    moved < 0,
     'every word kept its timestamps',
+    moved < 0 ? '' : JSON.stringify({ before: words[moved], after: savedWords[moved] }),
   );
   ok(
     targets.every((i, k) => savedWords[i].text.trim() === fixes[k]),

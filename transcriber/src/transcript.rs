@@ -290,4 +290,37 @@ mod tests {
         let back: Transcript = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, t);
     }
+
+    /// A word's time comes back from JSON as the same number, to the last bit: the workbench
+    /// saves the transcript the server gave it, and a revision must not move a word nobody
+    /// touched. serde_json's default parser was one bit off on 19.354857142857142 (read back as
+    /// …146); its `float_roundtrip` feature reads every number exactly.
+    #[test]
+    fn word_times_survive_json_exactly() {
+        let mut t = sample();
+        let times = [
+            19.354857142857142,
+            82.97142857142858,
+            80.24000000000001,
+            0.1 + 0.2,
+        ];
+        t.segments[0].words = times
+            .iter()
+            .map(|&at| Word {
+                start: at,
+                end: at,
+                text: " x".into(),
+                probability: 0.5,
+                speaker: None,
+            })
+            .collect();
+        let back: Transcript = serde_json::from_str(&t.render(OutputFormat::Json)).expect("parses");
+        let read: Vec<u64> = back.segments[0]
+            .words
+            .iter()
+            .map(|w| w.start.to_bits())
+            .collect();
+        let sent: Vec<u64> = times.iter().map(|at| at.to_bits()).collect();
+        assert_eq!(read, sent);
+    }
 }
