@@ -163,6 +163,8 @@ fn a_hearing_decoded_with_its_parties_names_keeps_every_turn() {
                 "en_criminal_theft" => ("Nguyen Van Toan, Pham Thi Lan", &[0]),
                 "en_divorce_custody" => ("Do Thi Hoa, Vu Minh Quang", &[0, 3]),
                 "en_labour_dismissal" => ("Ngo Thi Thu, Bui Quoc Thanh", &[0]),
+                "en_house_lease" => ("Dang Thi Huong, Ho Quang Vinh, Ly Van Phuc", &[0]),
+                "en_criminal_assault" => ("Truong Van Khoa, Mai Duc Long", &[0]),
                 other => panic!("no party names for the script {other}"),
             };
         for &revoicing in revoicings {
