@@ -873,17 +873,38 @@ mod tests {
         assert_eq!(seg.text, "ký biên bản phiên");
     }
 
+    fn word(start: f64, end: f64, text: &str) -> Word {
+        Word {
+            start,
+            end,
+            text: text.into(),
+            probability: 0.9,
+            speaker: None,
+        }
+    }
+
+    /// `words` as one segment from the first word's start to the last's end, split at pauses.
+    fn split_words(words: Vec<Word>, regions: &[Region]) -> Vec<Segment> {
+        let (start, end) = (words[0].start, words[words.len() - 1].end);
+        let seg = Segment {
+            id: 0,
+            start,
+            end,
+            text: String::new(),
+            speaker: None,
+            channel: None,
+            avg_logprob: -0.2,
+            no_speech_prob: 0.1,
+            words,
+        };
+        split_at_pauses(seg, regions)
+    }
+
     #[test]
     fn segments_split_at_pauses_and_sentence_ends_stay_left() {
         // Speech 0–2 s and 3–5 s: a 1 s pause with its midpoint at 2.5 s.
         let regions = regions_at(&[(0.0, 2.0), (3.0, 5.0)]);
-        let w = |t: f64, text: &str| Word {
-            start: t,
-            end: t + 0.3,
-            text: text.into(),
-            probability: 0.9,
-            speaker: None,
-        };
+        let w = |t: f64, text: &str| word(t, t + 0.3, text);
         // "law." was aligned late, past the midpoint; it ends the first sentence.
         let words = vec![
             w(0.1, " provided"),
@@ -893,18 +914,7 @@ mod tests {
             w(3.6, " the"),
             w(4.2, " court?"),
         ];
-        let seg = Segment {
-            id: 0,
-            start: 0.1,
-            end: 4.5,
-            text: String::new(),
-            speaker: None,
-            channel: None,
-            avg_logprob: -0.2,
-            no_speech_prob: 0.1,
-            words,
-        };
-        let parts = split_at_pauses(seg, &regions);
+        let parts = split_words(words, &regions);
         let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
         assert_eq!(texts, ["provided by law.", "Does the court?"]);
         assert!((parts[1].start - 3.1).abs() < 1e-9);
@@ -920,32 +930,14 @@ mod tests {
         // Speech 0–2 s and 3–5 s. DTW put "custody." in the pause and the snap put it on the
         // next turn's onset: in the minutes it would be the judge's first word.
         let regions = regions_at(&[(0.0, 2.0), (3.0, 5.0)]);
-        let w = |start: f64, end: f64, text: &str| Word {
-            start,
-            end,
-            text: text.into(),
-            probability: 0.9,
-            speaker: None,
-        };
         let words = vec![
-            w(0.1, 1.0, " to"),
-            w(1.0, 2.0, " keep"),
-            w(3.0, 3.3, " custody."),
-            w(3.3, 3.8, " Mr"),
-            w(3.8, 4.5, " Quang,"),
+            word(0.1, 1.0, " to"),
+            word(1.0, 2.0, " keep"),
+            word(3.0, 3.3, " custody."),
+            word(3.3, 3.8, " Mr"),
+            word(3.8, 4.5, " Quang,"),
         ];
-        let seg = Segment {
-            id: 0,
-            start: 0.1,
-            end: 4.5,
-            text: String::new(),
-            speaker: None,
-            channel: None,
-            avg_logprob: -0.2,
-            no_speech_prob: 0.1,
-            words,
-        };
-        let parts = split_at_pauses(seg, &regions);
+        let parts = split_words(words, &regions);
         let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
         assert_eq!(texts, ["to keep custody.", "Mr Quang,"]);
         let (keep, custody) = (&parts[0].words[1], &parts[0].words[2]);
@@ -958,18 +950,12 @@ mod tests {
 
         // A title's full stop ends no sentence: "Mrs." opens the next turn and stays there.
         let words = vec![
-            w(0.1, 1.0, " the"),
-            w(1.0, 2.0, " petition"),
-            w(3.0, 3.3, " Mrs."),
-            w(3.3, 3.8, " Hoa,"),
+            word(0.1, 1.0, " the"),
+            word(1.0, 2.0, " petition"),
+            word(3.0, 3.3, " Mrs."),
+            word(3.3, 3.8, " Hoa,"),
         ];
-        let seg = Segment {
-            start: 0.1,
-            end: 3.8,
-            words,
-            ..parts[0].clone()
-        };
-        let texts: Vec<String> = split_at_pauses(seg, &regions)
+        let texts: Vec<String> = split_words(words, &regions)
             .into_iter()
             .map(|p| p.text)
             .collect();
