@@ -227,11 +227,11 @@ const ROLES: [&str; 16] = [
 /// and "the defendant misses the deadline" are kept.
 pub(crate) fn mrs_before_name(mut words: Vec<Word>) -> Vec<Word> {
     for i in 1..words.len().saturating_sub(1) {
-        let role = words[i - 1].text.trim();
+        let role = &words[i - 1].text;
         let name = bare(&words[i + 1].text);
         if words[i].text.trim().eq_ignore_ascii_case("misses")
-            && role == bare(role)
-            && ROLES.contains(&role.to_lowercase().as_str())
+            && plain(role)
+            && ROLES.contains(&bare(role).to_lowercase().as_str())
             && name.chars().next().is_some_and(char::is_uppercase)
             && name != "I"
         {
@@ -264,39 +264,35 @@ const DELIBERATES: [(&str, &str); 3] = [
 /// and the verb, and the verb or its "it" must end a clause.
 pub(crate) fn panel_deliberates(words: Vec<Word>) -> Vec<Word> {
     let mut out: Vec<Word> = Vec::with_capacity(words.len());
-    let mut i = 0;
-    while i < words.len() {
-        let mut word = words[i].clone();
-        i += 1;
+    let mut rest = words.into_iter();
+    while let Some(mut word) = rest.next() {
         let heard = bare(&word.text).to_owned();
         let meant = DELIBERATES
             .iter()
             .find(|(verb, _)| heard == *verb)
             .map(|&(_, meant)| meant);
         if let Some(meant) = meant.filter(|_| after_bench(&out)) {
-            // The word at `at` ends a clause, or the segment.
-            let ends = |at: usize| at + 1 >= words.len() || ends_clause(&words[at].text);
+            let ahead = rest.as_slice();
+            // The word `k` places ahead ends a clause, or the segment.
+            let ends = |k: usize| k + 1 >= ahead.len() || ends_clause(&ahead[k].text);
             // "deliver it." or "deliver 8" with nothing after it that the 8 could count.
-            let nothing_delivered = words.get(i).filter(|next| match bare(&next.text) {
-                "it" => ends(i),
-                "8" | "eight" => {
-                    ends(i)
-                        || words.get(i + 1).is_some_and(|after| {
-                            NOT_AN_OBJECT.contains(&after.text.trim().to_lowercase().as_str())
-                        })
-                }
-                _ => false,
-            });
-            if let Some(object) = nothing_delivered.filter(|_| heard == "deliver") {
-                word.text = format!(
-                    "{}{meant}{}",
-                    leading_space(&word.text),
-                    trailing(&object.text)
-                );
-                word.end = object.end;
-                word.probability = word.probability.min(object.probability);
-                i += 1;
-            } else if ends(i - 1) {
+            let delivers_nothing = heard == "deliver"
+                && ahead.first().is_some_and(|next| match bare(&next.text) {
+                    "it" => ends(0),
+                    "8" | "eight" => {
+                        ends(0)
+                            || ahead.get(1).is_some_and(|after| {
+                                NOT_AN_OBJECT.contains(&after.text.trim().to_lowercase().as_str())
+                            })
+                    }
+                    _ => false,
+                });
+            let verb_ends = ends_clause(&word.text) || ahead.is_empty();
+            let object = if delivers_nothing { rest.next() } else { None };
+            if let Some(object) = object {
+                let text = format!("{meant}{}", trailing(&object.text));
+                word = one_word(&[word, object], &text);
+            } else if verb_ends {
                 word.text = word.text.replacen(&heard, meant, 1);
             }
         }
@@ -308,7 +304,7 @@ pub(crate) fn panel_deliberates(words: Vec<Word>) -> Vec<Word> {
 /// Whether `before` ends with "the" and a bench (one word may come between: "the trial
 /// panel"), then only [`AUXILIARIES`].
 fn after_bench(before: &[Word]) -> bool {
-    let plain = |w: &Word| w.text.trim() == bare(&w.text);
+    let plain = |w: &Word| plain(&w.text);
     let between = before
         .iter()
         .rev()
@@ -326,6 +322,11 @@ fn after_bench(before: &[Word]) -> bool {
             || bench_at
                 .checked_sub(2)
                 .is_some_and(|at| plain(&before[at + 1]) && the(at)))
+}
+
+/// Whether a word's text is the word alone, with no punctuation around it.
+fn plain(text: &str) -> bool {
+    text.trim() == bare(text)
 }
 
 /// The punctuation after a word's letters and digits ("." of "it.").
@@ -356,12 +357,11 @@ pub(crate) fn join_compounds(words: Vec<Word>) -> Vec<Word> {
         });
         match (compound, out.pop()) {
             (Some(joined), Some(first)) => {
-                let second = word
-                    .text
-                    .trim()
-                    .trim_start_matches(|c: char| !c.is_alphanumeric());
-                let trailing = &second[bare(&word.text).len()..];
-                let text = format!("{}{trailing}", same_case(first.text.trim(), joined));
+                let text = format!(
+                    "{}{}",
+                    same_case(first.text.trim(), joined),
+                    trailing(&word.text)
+                );
                 out.push(one_word(&[first, word], &text));
             }
             (_, first) => out.extend(first.into_iter().chain([word])),

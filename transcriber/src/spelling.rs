@@ -60,8 +60,9 @@ impl HouseStyle {
     /// whisper split in two ("100 and 20 million") joined into one word, an "of" that whisper
     /// heard as "on" put back where only "of" is English ("the 15th on June", "the crime on
     /// theft"), "40 million don" written "40 million dong", "while the panel delivers." written
-    /// "deliberates", "the plaintiff misses Lan" written "the plaintiff Mrs. Lan", "you're Honour" written "your
-    /// Honour", "court room" written "courtroom" ([`english`]).
+    /// "deliberates", "the plaintiff misses Lan" written "the plaintiff Mrs. Lan", "you're
+    /// Honour" written "your Honour", "court room" written "courtroom" ([`english`]). Words of the
+    /// case vocabulary are kept from every mend that replaces a word.
     pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
         let words = words
             .into_iter()

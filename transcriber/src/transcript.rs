@@ -118,14 +118,18 @@ const TITLES: [&str; 5] = ["mr.", "mrs.", "ms.", "dr.", "prof."];
 
 /// Whether a word's text ends a sentence ("law.", "claim?"; not "Mrs.").
 pub(crate) fn ends_sentence(word: &str) -> bool {
-    let word = word.trim();
-    word.ends_with(SENTENCE_ENDS) && !TITLES.contains(&word.to_lowercase().as_str())
+    ends_with(word, &SENTENCE_ENDS)
 }
 
 /// Whether a word's text ends a clause ("law.", "Honour,"; not "Mrs.").
 pub(crate) fn ends_clause(word: &str) -> bool {
+    ends_with(word, &CLAUSE_ENDS)
+}
+
+/// Whether `word` ends with one of `ends` that is not a title's full stop.
+fn ends_with(word: &str, ends: &[char]) -> bool {
     let word = word.trim();
-    word.ends_with(CLAUSE_ENDS) && !TITLES.contains(&word.to_lowercase().as_str())
+    word.ends_with(ends) && !TITLES.iter().any(|title| word.eq_ignore_ascii_case(title))
 }
 
 /// How a transcript is written out.
