@@ -1,6 +1,7 @@
 //! English that whisper writes in a way no speaker means, mended where only one reading is
 //! possible: amounts split in two, "of" heard as "on", the currency, "misses" for "Mrs",
-//! "you're Honour", court words split or misspelt.
+//! "you're Honour", a word no one says in its phrase, the roll call's "is present", court words
+//! split or misspelt.
 //!
 //! **Amounts split in two.** Told "one hundred and twenty million dong", whisper `base`
 //! sometimes writes "100 and 20 million dong" (the eval hearing, twice in eight hearings of its
@@ -20,10 +21,10 @@
 //! - between a noun and what can only be its "of" phrase ([`OF_PHRASES`]): a sentence on a
 //!   length ("a sentence on 18 months"), a night on a date, a crime on an offence, theft on
 //!   property, the minutes on a hearing, custody on a child, a date on a pronouncement, a
-//!   shop or a petition on a named person, the agreement or the trial on the parties. Each
-//!   pair is one where "on" has no meaning ("impose obligations on the parties" has one, so
-//!   "obligations" is not in the table); the table is short on purpose, and an "on" outside it
-//!   is kept.
+//!   shop or a petition on a named person, the agreement or the trial on the parties, months
+//!   on imprisonment, the floor on a room, copies on documents. Each pair is one where "on" has
+//!   no meaning ("impose obligations on the parties" has one, so "obligations" is not in the
+//!   table); the table is short on purpose, and an "on" outside it is kept.
 //!
 //! **"40 million don".** Amounts in a Vietnamese court are in dong; whisper writes the word
 //! "don" (13 times in the sixteen hearings, every time after "million"). After a number or a
@@ -50,6 +51,14 @@
 //!
 //! **"You're Honour".** A party answering the bench ("Yes, Your Honour") is written "Yes, you're
 //! honour" (5 times in the sixteen hearings). Before "Honour" or "Honours" only "Your" is English.
+//!
+//! **A word no one says there.** After its word, a court phrase has only one reading: "the first
+//! instance queering" is a hearing, "the defence council" is counsel, "in instalment over six
+//! months" is instalments, and "interest and not the principle" is the principal (4, 3, 4 and 4
+//! times in 24 English hearings of stop 22). The clerk's roll call "Mr. Ho Quang Vinh his
+//! present," is "is present" ("his" for "is" 10 times, "preempt" for "present" 3 times); "he
+//! gave her his present." is kept, for "present" is "is present" only after a role or a title
+//! in the segment.
 //!
 //! **Court words.** "Courtroom" and "courthouse" are one word; whisper writes "court room" (5
 //! times). The court's own terms that whisper `base` misspells into words that do not exist
@@ -147,6 +156,95 @@ pub(crate) fn your_honour(mut words: Vec<Word>) -> Vec<Word> {
                 "your"
             };
             words[i].text = format!("{}{your}", leading_space(&words[i].text));
+        }
+    }
+    words
+}
+
+/// Court phrases whisper writes with a word no one would say there: (the word before, heard,
+/// meant, whether the phrase must end there: a clause end or a preposition next).
+const MISHEARD_AFTER: [(&str, &str, &str, bool); 6] = [
+    ("instance", "queering", "hearing", false),
+    ("defence", "council", "counsel", false),
+    ("defense", "council", "counsel", false),
+    ("in", "instalment", "instalments", true),
+    ("in", "installment", "installments", true),
+    ("the", "principle", "principal", true),
+];
+
+/// `words` with each word of [`MISHEARD_AFTER`] written as meant after its word: "the first
+/// instance queering" → "hearing", "the defence council is present" → "counsel", "in
+/// instalment over six months" → "in instalments" ("in instalment payments" is kept), "interest
+/// and not the principle." → "principal" (where the segment speaks of interest, see
+/// [`near_interest`]).
+pub(crate) fn misheard_after(mut words: Vec<Word>) -> Vec<Word> {
+    for i in 1..words.len() {
+        let before = &words[i - 1].text;
+        let heard = bare(&words[i].text).to_lowercase();
+        let Some(&(_, _, meant, ends_phrase)) = MISHEARD_AFTER.iter().find(|(after, h, ..)| {
+            *h == heard && plain(before) && bare(before).eq_ignore_ascii_case(after)
+        }) else {
+            continue;
+        };
+        let phrase_ends = ends_clause(&words[i].text)
+            || words
+                .get(i + 1)
+                .is_none_or(|next| PHRASE_ENDS.contains(&next.text.trim().to_lowercase().as_str()));
+        let about_money = heard != "principle" || near_interest(&words, i);
+        if (phrase_ends || !ends_phrase) && about_money {
+            let written = bare(&words[i].text).to_owned();
+            words[i].text = words[i]
+                .text
+                .replacen(&written, &same_case(&written, meant), 1);
+        }
+    }
+    words
+}
+
+/// Whether "interest" is said within eight words of `words[i]`: a loan's principal, not a
+/// principle.
+fn near_interest(words: &[Word], i: usize) -> bool {
+    const NEAR: usize = 8;
+    words[i.saturating_sub(NEAR)..words.len().min(i + NEAR + 1)]
+        .iter()
+        .any(|w| bare(&w.text).eq_ignore_ascii_case("interest"))
+}
+
+/// Words that cannot follow a noun phrase's head inside it: after "in instalment" or "the
+/// principle", one of them means the phrase ended there. Not "of", "to" or "that", which may
+/// go on with it ("the principle of", "the principle that").
+const PHRASE_ENDS: [&str; 8] = ["over", "for", "within", "from", "by", "and", "or", "until"];
+
+/// `words` as the clerk reports who is in the courtroom: "preempt" after "is", "are" or "his"
+/// at a clause's end is "present", and "his" before "present" or "absent" at a clause's end is
+/// "is" ("Mr. Ho Quang Vinh his present,"). "Absent" is no noun, so "his absent." is always
+/// "is absent."; "his present." can be a gift, so it is "is present" only where a role or a
+/// title names someone earlier in the segment ("the defendant … his present").
+pub(crate) fn is_present(mut words: Vec<Word>) -> Vec<Word> {
+    let lower = |w: &Word| bare(&w.text).to_lowercase();
+    for i in 1..words.len() {
+        let state = lower(&words[i]);
+        let at_end = ends_clause(&words[i].text) || i + 1 == words.len();
+        let before = lower(&words[i - 1]);
+        if state == "preempt" && at_end && ["is", "are", "his"].contains(&before.as_str()) {
+            let written = bare(&words[i].text).to_owned();
+            words[i].text = words[i]
+                .text
+                .replacen(&written, &same_case(&written, "present"), 1);
+        }
+        let state = lower(&words[i]);
+        let named = || {
+            words[..i - 1].iter().any(|w| {
+                let w = lower(w);
+                ROLES.contains(&w.as_str()) || TITLES.contains(&w.as_str())
+            })
+        };
+        let reported = state == "absent" || (state == "present" && named());
+        if before == "his" && plain(&words[i - 1].text) && at_end && reported {
+            let written = bare(&words[i - 1].text).to_owned();
+            words[i - 1].text = words[i - 1]
+                .text
+                .replacen(&written, &same_case(&written, "is"), 1);
         }
     }
     words
@@ -444,7 +542,7 @@ enum Then {
     Word(&'static [&'static str]),
     /// One of the first words, then one of the second ("the" + "hearing").
     Words(&'static [&'static str], &'static [&'static str]),
-    /// A number, then one of these units ("18 months").
+    /// A number or a range ("9 to 12"), then one of these units ("18 months").
     Quantity(&'static [&'static str]),
     /// "the" and an ordinal ("the 4th").
     Day,
@@ -480,6 +578,37 @@ const CHILDREN: &[&str] = &[
     "girl",
 ];
 const OWNERS: &[&str] = &["our", "my", "his", "her", "their", "your", "the"];
+const ROOMS: &[&str] = &[
+    "kitchen",
+    "bathroom",
+    "bedroom",
+    "room",
+    "house",
+    "flat",
+    "apartment",
+    "shop",
+    "hall",
+    "garage",
+    "basement",
+    "warehouse",
+    "office",
+];
+const DOCUMENTS: &[&str] = &[
+    "letter",
+    "letters",
+    "contract",
+    "contracts",
+    "receipt",
+    "receipts",
+    "documents",
+    "invoice",
+    "invoices",
+    "will",
+    "minutes",
+    "messages",
+    "statements",
+    "agreement",
+];
 
 /// Where "on" can only be "of" (see the module's notes).
 const OF_PHRASES: &[OfPhrase] = &[
@@ -572,6 +701,23 @@ const OF_PHRASES: &[OfPhrase] = &[
         nouns: &["agreement", "consent", "trial"],
         then: Then::Words(&["the", "both", "all"], PARTIES),
     },
+    OfPhrase {
+        nouns: &["months", "years", "weeks", "days"],
+        then: Then::Word(&["imprisonment", "detention", "re-education"]),
+    },
+    OfPhrase {
+        nouns: &["floor", "ceiling"],
+        then: Then::Words(OWNERS, ROOMS),
+    },
+    OfPhrase {
+        nouns: &["copy", "copies"],
+        then: Then::Words(
+            &[
+                "both", "all", "these", "those", "my", "his", "her", "their", "our", "your", "the",
+            ],
+            DOCUMENTS,
+        ),
+    },
 ];
 
 /// Small numbers as whisper writes them in words.
@@ -597,9 +743,17 @@ impl Then {
                     && word(1).is_some_and(|w| second.contains(&w.as_str()))
             }
             Then::Quantity(units) => {
-                plain(0).is_some_and(|w| {
-                    whole_number(&w).is_some() || NUMBER_WORDS.contains(&w.as_str())
-                }) && word(1).is_some_and(|w| units.contains(&w.as_str()))
+                let number =
+                    |w: String| whole_number(&w).is_some() || NUMBER_WORDS.contains(&w.as_str());
+                // "18 months", or a range: "9 to 12 months".
+                let unit_at = if plain(1).as_deref() == Some("to") {
+                    3
+                } else {
+                    1
+                };
+                plain(0).is_some_and(number)
+                    && (unit_at == 1 || plain(2).is_some_and(number))
+                    && word(unit_at).is_some_and(|w| units.contains(&w.as_str()))
             }
             Then::Day => {
                 plain(0).as_deref() == Some("the")
@@ -800,6 +954,18 @@ pub(crate) mod tests {
                     "criminal trial of the defendant",
                 ),
                 ("The division on property", "The division of property"),
+                (
+                    "proposes a sentence on 9 to 12 months on imprisonment.",
+                    "proposes a sentence of 9 to 12 months of imprisonment.",
+                ),
+                (
+                    "water on the floor on the kitchen in November",
+                    "water on the floor of the kitchen in November",
+                ),
+                (
+                    "I have copies on both letters.",
+                    "I have copies of both letters.",
+                ),
             ],
             &[],
         );
@@ -831,6 +997,12 @@ pub(crate) mod tests {
                 "the crime on, theft",
                 "the crime on",
                 "the shop on",
+                "a sentence on 9 to 12 defendants",
+                "a sentence on 9 to 12",
+                "two years on probation",
+                "sat on the floor on the 4th of May",
+                "the copies on the table",
+                "copies on both sides",
             ],
         );
     }
@@ -958,6 +1130,79 @@ pub(crate) mod tests {
                 "the postman will deliver it.",
                 "the panel said it will deliver 8.",
                 "the panel delivered 8 judgments.",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_word_no_one_says_after_its_word_is_what_was_said() {
+        assert_mends(
+            misheard_after,
+            &[
+                (
+                    "open the first instance queering on the civil case",
+                    "open the first instance hearing on the civil case",
+                ),
+                (
+                    "the defence council is present, and",
+                    "the defence counsel is present, and",
+                ),
+                ("The Defence Council,", "The Defence Counsel,"),
+                (
+                    "repay the amount in instalment over six months.",
+                    "repay the amount in instalments over six months.",
+                ),
+                ("to pay in instalment.", "to pay in instalments."),
+                (
+                    "that money was interest and not the principle.",
+                    "that money was interest and not the principal.",
+                ),
+                (
+                    "the principle and the interest",
+                    "the principal and the interest",
+                ),
+            ],
+            &[
+                "the city council is present",
+                "the defence, council",
+                "in instalment payments",
+                "in instalment of 5 million",
+                "the principle of compound interest",
+                "the principle that interest is owed",
+                "the principle. The defendant",
+                "that is not the principle.",
+                "the queering of",
+            ],
+        );
+    }
+
+    #[test]
+    fn the_clerk_reports_who_is_present() {
+        assert_mends(
+            is_present,
+            &[
+                (
+                    "the defendant Mr. Ho Quang Vinh his present, and",
+                    "the defendant Mr. Ho Quang Vinh is present, and",
+                ),
+                (
+                    "the plaintiff Mr. Muehkwok and his preempt, the",
+                    "the plaintiff Mr. Muehkwok and is present, the",
+                ),
+                (
+                    "the witness, Mr. Iman, for his absent.",
+                    "the witness, Mr. Iman, for is absent.",
+                ),
+                ("and the witness is preempt.", "and the witness is present."),
+                ("the lawyers are preempt", "the lawyers are present"),
+            ],
+            &[
+                "he gave her his present.",
+                "he gave her his present, a watch",
+                "the defendant gave his present to her",
+                "his absent father",
+                "the plaintiff says his, present",
+                "the court will preempt the appeal.",
             ],
         );
     }

@@ -61,7 +61,8 @@ impl HouseStyle {
     /// heard as "on" put back where only "of" is English ("the 15th on June", "the crime on
     /// theft"), "40 million don" written "40 million dong", "while the panel delivers." written
     /// "deliberates", "the plaintiff misses Lan" written "the plaintiff Mrs. Lan", "you're
-    /// Honour" written "your Honour", "court room" written "courtroom" ([`english`]). Words of the
+    /// Honour" written "your Honour", "the defence council" written "counsel", "Mr. Vinh his
+    /// present" written "is present", "court room" written "courtroom" ([`english`]). Words of the
     /// case vocabulary are kept from every mend that replaces a word.
     pub fn apply_words(&self, words: Vec<Word>) -> Vec<Word> {
         let words = words
@@ -79,6 +80,8 @@ impl HouseStyle {
                     english::dong_after_amount,
                     english::mrs_before_name,
                     english::your_honour,
+                    english::misheard_after,
+                    english::is_present,
                 ] {
                     words = self.shielded(words, mend);
                 }
