@@ -56,9 +56,9 @@
 //! instance queering" is a hearing, "the defence council" is counsel, "in instalment over six
 //! months" is instalments, and "interest and not the principle" is the principal (4, 3, 4 and 4
 //! times in 24 English hearings of stop 22). The clerk's roll call "Mr. Ho Quang Vinh his
-//! present," is "is present" ("his" for "is" 10 times, "preempt" for "present" 3 times); "he
-//! gave her his present." is kept, for "present" is "is present" only after a role or a title
-//! in the segment.
+//! present," is "is present" ("his" for "is" 10 times; "preempt" 3 times and the non-word
+//! "prenant" 3 times for "present"); "he gave her his present." is kept, for "present" is "is
+//! present" only after a role or a title in the segment.
 //!
 //! **Court words.** "Courtroom" and "courthouse" are one word; whisper writes "court room" (5
 //! times). The court's own terms that whisper `base` misspells into words that do not exist
@@ -215,7 +215,7 @@ fn near_interest(words: &[Word], i: usize) -> bool {
 /// go on with it ("the principle of", "the principle that").
 const PHRASE_ENDS: [&str; 8] = ["over", "for", "within", "from", "by", "and", "or", "until"];
 
-/// `words` as the clerk reports who is in the courtroom: "preempt" after "is", "are" or "his"
+/// `words` as the clerk reports who is in the courtroom: "preempt" or "prenant" after "is", "are" or "his"
 /// at a clause's end is "present", and "his" before "present" or "absent" at a clause's end is
 /// "is" ("Mr. Ho Quang Vinh his present,"). "Absent" is no noun, so "his absent." is always
 /// "is absent."; "his present." can be a gift, so it is "is present" only where a role or a
@@ -226,7 +226,8 @@ pub(crate) fn is_present(mut words: Vec<Word>) -> Vec<Word> {
         let state = lower(&words[i]);
         let at_end = ends_clause(&words[i].text) || i + 1 == words.len();
         let before = lower(&words[i - 1]);
-        if state == "preempt" && at_end && ["is", "are", "his"].contains(&before.as_str()) {
+        let heard_for_present = ["preempt", "prenant"].contains(&state.as_str());
+        if heard_for_present && at_end && ["is", "are", "his"].contains(&before.as_str()) {
             let written = bare(&words[i].text).to_owned();
             words[i].text = words[i]
                 .text
@@ -1195,6 +1196,10 @@ pub(crate) mod tests {
                 ),
                 ("and the witness is preempt.", "and the witness is present."),
                 ("the lawyers are preempt", "the lawyers are present"),
+                (
+                    "Mr Le Maneun is Prenant, and",
+                    "Mr Le Maneun is Present, and",
+                ),
             ],
             &[
                 "he gave her his present.",
