@@ -508,6 +508,10 @@ fn to_segment(raw: &RawSegment, window: &Window, regions: &[Region]) -> Option<S
 /// Pauses at least this long (seconds) between detected speech end a segment.
 const SEGMENT_PAUSE_SECS: f64 = 0.5;
 
+/// Most words a sentence end may carry back across a pause when the aligner heaped them on the
+/// next turn's onset.
+const HEAPED_WORDS_MOVED_BACK: usize = 4;
+
 /// Splits a segment at every pause of [`SEGMENT_PAUSE_SECS`] the VAD heard inside it. whisper
 /// joins sentences across pauses, while the minutes and diarization want
 /// one utterance per segment. A word goes to the side of the pause's midpoint it starts on.
@@ -544,11 +548,15 @@ fn split_at_pauses(mut seg: Segment, regions: &[Region]) -> Vec<Segment> {
     for k in 1..parts.len() {
         let speech_end = parts[k].1;
         let left_open = parts[k - 1].0.last().is_some_and(|w| !ends_clause(&w.text));
-        let close = parts[k]
-            .0
+        // Within two words, or further when the words before the sentence end were heaped on
+        // the onset with no time of their own ("of the meeting." all at the next turn's onset).
+        let words = &parts[k].0;
+        let heaped = |i: usize| words[..i].iter().all(|w| w.end - w.start < 1e-6);
+        let close = words
             .iter()
-            .take(2)
-            .position(|w| ends_sentence(&w.text));
+            .take(HEAPED_WORDS_MOVED_BACK)
+            .position(|w| ends_sentence(&w.text))
+            .filter(|&i| i < 2 || heaped(i));
         if let (true, Some(i)) = (left_open, close) {
             let moved: Vec<Word> = parts[k].0.drain(..=i).collect();
             let left = &mut parts[k - 1].0;
@@ -960,6 +968,46 @@ mod tests {
             .map(|p| p.text)
             .collect();
         assert_eq!(texts, ["the petition", "Mrs. Hoa,"]);
+    }
+
+    #[test]
+    fn words_heaped_on_the_next_onset_go_back_with_their_sentence_end() {
+        // Speech 0–2 s and 3–5 s. The aligner heaped "of the meeting." on the next turn's onset.
+        let regions = regions_at(&[(0.0, 2.0), (3.0, 5.0)]);
+        let words = vec![
+            word(0.1, 1.0, " the"),
+            word(1.0, 2.0, " minutes"),
+            word(3.0, 3.0, " of"),
+            word(3.0, 3.0, " the"),
+            word(3.0, 3.2, " meeting."),
+            word(3.2, 3.8, " Mr"),
+            word(3.8, 4.5, " Thanh,"),
+        ];
+        let parts = split_words(words, &regions);
+        let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["the minutes of the meeting.", "Mr Thanh,"]);
+        assert!(
+            parts[0]
+                .words
+                .iter()
+                .all(|w| w.end <= 2.0 + WORD_TAIL_SECS + 1e-9)
+        );
+        assert!((parts[1].start - 3.2).abs() < 1e-9);
+
+        // A short sentence spoken at the next turn's onset, each word in its own time, is the
+        // next turn's.
+        let words = vec![
+            word(0.1, 1.0, " the"),
+            word(1.0, 2.0, " minutes"),
+            word(3.0, 3.3, " Thank"),
+            word(3.3, 3.5, " you"),
+            word(3.5, 3.9, " all."),
+        ];
+        let texts: Vec<String> = split_words(words, &regions)
+            .into_iter()
+            .map(|p| p.text)
+            .collect();
+        assert_eq!(texts, ["the minutes", "Thank you all."]);
     }
 
     #[test]
