@@ -21,7 +21,10 @@ pub struct Config {
     /// and as many live caption workers.
     pub workers: usize,
     /// CPU threads per worker. `workers × threads` should not exceed the idle cores: whisper.cpp's
-    /// threads spin at barriers, and oversubscription slows decoding several times over.
+    /// threads spin at barriers, and oversubscription slows decoding several times over. Running
+    /// jobs share all `workers × threads` window by window, so a lone job decodes on all of them
+    /// (as 1-thread states, at most four beyond its worker's own), each state ~150–200 MB for
+    /// `base`.
     pub threads: usize,
     /// Put speakers into transcripts (channel mode for multi-microphone recordings, voice
     /// clustering otherwise).

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use courtscribe_models::InstalledModel;
 use courtscribe_transcriber::{
-    Language, PipelineOptions, Spelling, TranscribeOptions, Transcript, WhisperEngine,
+    DecodeSlots, Language, MAX_PARALLEL_STATES, PipelineOptions, Spelling, TranscribeOptions,
+    Transcript, WhisperEngine,
 };
 use sqlx::SqlitePool;
 use tokio::sync::Notify;
@@ -38,6 +39,9 @@ pub struct Engine {
     pub model: InstalledModel,
     /// Spelling of English text, for jobs and captions alike (`english_spelling` setting).
     pub spelling: Spelling,
+    /// The CPU threads of all job workers (`workers × threads`), which running jobs share
+    /// window by window.
+    pub slots: Arc<DecodeSlots>,
 }
 
 /// Worker wake-ups and in-flight progress.
@@ -96,14 +100,8 @@ pub fn start(state: &Arc<AppState>, engine: Arc<Engine>) {
 /// captions are running, one worker fewer takes jobs (at least one does): each job holds a decoding
 /// state of ~150–200 MB, and the caption workers hold theirs.
 async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
-    let workers = state.config.workers;
     loop {
-        let limit = if state.metrics.live_sessions.get() == 0 && state.live.captions_idle() {
-            workers
-        } else {
-            (workers - 1).max(1)
-        };
-        if n >= limit {
+        if n >= working_limit(&state) {
             let _ =
                 tokio::time::timeout(Duration::from_millis(250), state.jobs.wake.notified()).await;
             continue;
@@ -120,6 +118,26 @@ async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
             }
         }
     }
+}
+
+/// How many workers may take jobs now: all of them, or one fewer (at least one) while live
+/// captions run.
+fn working_limit(state: &AppState) -> usize {
+    let workers = state.config.workers;
+    if state.metrics.live_sessions.get() == 0 && state.live.captions_idle() {
+        workers
+    } else {
+        (workers - 1).max(1)
+    }
+}
+
+/// CPU threads a job decodes with: every job worker's ([`Engine::slots`] shares them among the
+/// jobs running at once), as 1-thread states ([`MAX_PARALLEL_STATES`] at most) beyond a worker's
+/// own. A lone job on an idle 2-core server decodes on two 1-thread states, not one.
+fn job_threads(threads_per_worker: usize, workers: usize) -> usize {
+    (threads_per_worker * workers)
+        .min(MAX_PARALLEL_STATES)
+        .max(threads_per_worker)
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -163,9 +181,13 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
         "transcribing {rel}"
     );
     state.jobs.set_progress(job.id, Some(0.0));
+    let threads = job_threads(state.config.threads, state.config.workers);
     let path = state.data.join(&rel);
     let diarize = state.config.diarize;
-    let engine = engine.clone();
+    let engine = Engine {
+        whisper: engine.whisper.with_threads(threads),
+        ..Engine::clone(engine)
+    };
     let progress_state = state.clone();
     let job_id = job.id;
     let (done, result) = tokio::sync::oneshot::channel();
@@ -270,6 +292,7 @@ fn transcribe_file(
             language,
             prompt,
             spelling: engine.spelling,
+            slots: Some(engine.slots.clone()),
             ..PipelineOptions::default()
         },
     };
@@ -384,4 +407,20 @@ pub fn append_recording(base: &mut Transcript, next: Transcript) {
         base.segments.push(seg);
     }
     base.audio.duration += next.audio.duration;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_takes_every_workers_threads_in_one_thread_states() {
+        // 2 workers of 1 thread: a job decodes on both cores.
+        assert_eq!(job_threads(1, 2), 2);
+        // Never fewer than a worker's threads.
+        assert_eq!(job_threads(8, 1), 8);
+        // Beyond a worker's own threads only as 1-thread states.
+        assert_eq!(job_threads(4, 2), 4);
+        assert_eq!(job_threads(1, 8), MAX_PARALLEL_STATES);
+    }
 }

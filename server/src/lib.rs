@@ -89,7 +89,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     let loader = state.clone();
     tokio::spawn(async move {
-        let threads = loader.config.threads;
+        let (threads, workers) = (loader.config.threads, loader.config.workers);
         let spelling = loader.config.english_spelling;
         let loaded = tokio::task::spawn_blocking(move || {
             let whisper = courtscribe_transcriber::WhisperEngine::load(&model, threads)?;
@@ -100,6 +100,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 captions,
                 model,
                 spelling,
+                slots: Arc::new(courtscribe_transcriber::DecodeSlots::new(workers * threads)),
             })
         })
         .await;

@@ -14,6 +14,7 @@ mod english;
 pub mod guard;
 pub mod pipeline;
 pub mod recognizer;
+pub mod slots;
 pub mod spelling;
 pub mod transcript;
 pub mod vad;
@@ -26,9 +27,10 @@ use courtscribe_models::InstalledModel;
 
 pub use pipeline::{Language, PipelineOptions};
 pub use recognizer::Recognizer;
+pub use slots::DecodeSlots;
 pub use spelling::Spelling;
 pub use transcript::{AudioInfo, ModelInfo, OutputFormat, Segment, Transcript, Word};
-pub use whisper::WhisperEngine;
+pub use whisper::{MAX_PARALLEL_STATES, WhisperEngine};
 
 /// Everything that can go wrong turning audio into text. Each variant says whose problem it is.
 #[derive(Debug, thiserror::Error)]

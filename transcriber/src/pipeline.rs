@@ -1,6 +1,7 @@
 //! From 16 kHz samples to segments: VAD → windows → decoder (with loop fallback) → words mapped
 //! back to recording time → guards.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use unicode_normalization::UnicodeNormalization;
@@ -8,6 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::Error;
 use crate::guard;
 use crate::recognizer::{DecodeRequest, RawSegment, RawToken, Recognizer};
+use crate::slots::DecodeSlots;
 use crate::spelling::{HouseStyle, Spelling};
 use crate::transcript::{Segment, Word, ends_clause, ends_sentence, text_of};
 use crate::vad::{self, Region, VadConfig, Window};
@@ -84,6 +86,10 @@ pub struct PipelineOptions {
     pub retry_loops: bool,
     /// The house style English text is written in (whisper mixes both).
     pub spelling: Spelling,
+    /// CPU threads shared with other transcriptions running at the same time: each window takes
+    /// its recogniser's threads from the pool before it is decoded. `None`: this transcription
+    /// has the threads it was given to itself.
+    pub slots: Option<Arc<DecodeSlots>>,
 }
 
 impl Default for PipelineOptions {
@@ -94,6 +100,7 @@ impl Default for PipelineOptions {
             vad: VadConfig::default(),
             retry_loops: true,
             spelling: Spelling::default(),
+            slots: None,
         }
     }
 }
@@ -189,6 +196,8 @@ fn decode_windows<R: Recognizer>(
                     let Some(&i) = longest_first.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         break;
                     };
+                    let threads = recognizer.threads();
+                    let _slot = opts.slots.as_deref().map(|pool| pool.take(threads));
                     let result =
                         decode_all_speech(recognizer, &windows[i], regions, language, opts);
                     failed.fetch_or(result.is_err(), Ordering::Relaxed);

@@ -32,7 +32,7 @@ const AUDIO_CTX_TILE: usize = 32;
 const FIT_BELOW_SECS: usize = 15;
 
 /// The most decoding states one transcription runs side by side on the CPU.
-const MAX_PARALLEL_STATES: usize = 4;
+pub const MAX_PARALLEL_STATES: usize = 4;
 
 /// How `threads` CPU threads are shared among decoding states: `(states, threads each)`, as many
 /// states as allowed, each with the fewest threads that keeps the total within `threads`.
@@ -112,6 +112,15 @@ impl WhisperEngine {
             threads: threads.max(1),
             aligned: dtw,
         })
+    }
+
+    /// The same loaded model, decoding with `threads` CPU threads: a server gives a job the cores
+    /// no other job is using when it starts.
+    pub fn with_threads(&self, threads: usize) -> WhisperEngine {
+        WhisperEngine {
+            threads: threads.max(1),
+            ..self.clone()
+        }
     }
 
     pub fn is_multilingual(&self) -> bool {
