@@ -165,6 +165,8 @@ fn a_hearing_decoded_with_its_parties_names_keeps_every_turn() {
                 "en_labour_dismissal" => ("Ngo Thi Thu, Bui Quoc Thanh", &[0]),
                 "en_house_lease" => ("Dang Thi Huong, Ho Quang Vinh, Ly Van Phuc", &[0]),
                 "en_criminal_assault" => ("Truong Van Khoa, Mai Duc Long", &[0]),
+                "en_civil_inheritance" => ("Phan Thi Ngoc, Phan Van Tai, Lam Thi Kim", &[0]),
+                "en_criminal_fraud" => ("Dinh Cong Bao, Trinh Thi Lan", &[0]),
                 other => panic!("no party names for the script {other}"),
             };
         for &revoicing in revoicings {
