@@ -192,13 +192,16 @@ pub(crate) fn misheard_after(mut words: Vec<Word>) -> Vec<Word> {
                 .is_none_or(|next| PHRASE_ENDS.contains(&next.text.trim().to_lowercase().as_str()));
         let about_money = heard != "principle" || near_interest(&words, i);
         if (phrase_ends || !ends_phrase) && about_money {
-            let written = bare(&words[i].text).to_owned();
-            words[i].text = words[i]
-                .text
-                .replacen(&written, &same_case(&written, meant), 1);
+            write_as(&mut words[i], meant);
         }
     }
     words
+}
+
+/// `word` written `meant`, in the case it had, with its spaces and punctuation.
+fn write_as(word: &mut Word, meant: &str) {
+    let written = bare(&word.text).to_owned();
+    word.text = word.text.replacen(&written, &same_case(&written, meant), 1);
 }
 
 /// Whether "interest" is said within eight words of `words[i]`: a loan's principal, not a
@@ -215,9 +218,9 @@ fn near_interest(words: &[Word], i: usize) -> bool {
 /// go on with it ("the principle of", "the principle that").
 const PHRASE_ENDS: [&str; 8] = ["over", "for", "within", "from", "by", "and", "or", "until"];
 
-/// `words` as the clerk reports who is in the courtroom: "preempt" or "prenant" after "is", "are" or "his"
-/// at a clause's end is "present", and "his" before "present" or "absent" at a clause's end is
-/// "is" ("Mr. Ho Quang Vinh his present,"). "Absent" is no noun, so "his absent." is always
+/// `words` as the clerk reports who is in the courtroom: "preempt" or "prenant" after "is",
+/// "are" or "his" at a clause's end is "present", and "his" before "present" or "absent" at a
+/// clause's end is "is" ("Mr. Ho Quang Vinh his present,"). "Absent" is no noun, so "his absent." is always
 /// "is absent."; "his present." can be a gift, so it is "is present" only where a role or a
 /// title names someone earlier in the segment ("the defendant … his present").
 pub(crate) fn is_present(mut words: Vec<Word>) -> Vec<Word> {
@@ -228,10 +231,7 @@ pub(crate) fn is_present(mut words: Vec<Word>) -> Vec<Word> {
         let before = lower(&words[i - 1]);
         let heard_for_present = ["preempt", "prenant"].contains(&state.as_str());
         if heard_for_present && at_end && ["is", "are", "his"].contains(&before.as_str()) {
-            let written = bare(&words[i].text).to_owned();
-            words[i].text = words[i]
-                .text
-                .replacen(&written, &same_case(&written, "present"), 1);
+            write_as(&mut words[i], "present");
         }
         let state = lower(&words[i]);
         let named = || {
@@ -242,10 +242,7 @@ pub(crate) fn is_present(mut words: Vec<Word>) -> Vec<Word> {
         };
         let reported = state == "absent" || (state == "present" && named());
         if before == "his" && plain(&words[i - 1].text) && at_end && reported {
-            let written = bare(&words[i - 1].text).to_owned();
-            words[i - 1].text = words[i - 1]
-                .text
-                .replacen(&written, &same_case(&written, "is"), 1);
+            write_as(&mut words[i - 1], "is");
         }
     }
     words
@@ -392,7 +389,7 @@ pub(crate) fn panel_deliberates(words: Vec<Word>) -> Vec<Word> {
                 let text = format!("{meant}{}", trailing(&object.text));
                 word = one_word(&[word, object], &text);
             } else if verb_ends {
-                word.text = word.text.replacen(&heard, meant, 1);
+                write_as(&mut word, meant);
             }
         }
         out.push(word);
