@@ -156,6 +156,40 @@ async fn an_upload_becomes_a_diarized_transcript_in_the_case_record() {
     assert_eq!(audio_status, 200);
 }
 
+/// Jobs share the workers' threads window by window: a lone job decodes on both, and two jobs at
+/// once take turns with them. Windows share no context, so however a job's windows were spread
+/// over states and turns, its transcript is the one a lone job writes: every segment, word and
+/// time. (Speed is measured in BENCHMARKS.md, stop 22.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_running_at_once_write_what_a_lone_job_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = &courtscribe_testkit::hearing::scripts().unwrap()[0];
+    let made = courtscribe_testkit::hearing::synthesise(script, dir.path(), 0, false).unwrap();
+    assert!(
+        courtscribe_testkit::duration(&made.audio) > 60.0,
+        "several windows"
+    );
+    let server = Server::start(
+        &dir.path().join("data"),
+        &[("COURTSCRIBE_WORKERS", "2"), ("COURTSCRIBE_THREADS", "1")],
+    );
+    let admin = server.admin().await;
+    let clerk = server.user(&admin, "thuky", "secretary", json!({})).await;
+    let (_, alone) = clerk.case_and_hearing("201/2026/DS-ST", "en").await;
+    clerk.upload(alone, &made.audio).await;
+    let alone = clerk.wait_transcript(alone, 300).await;
+
+    let (_, first) = clerk.case_and_hearing("202/2026/DS-ST", "en").await;
+    let (_, second) = clerk.case_and_hearing("203/2026/DS-ST", "en").await;
+    clerk.upload(first, &made.audio).await;
+    clerk.upload(second, &made.audio).await;
+    let first = clerk.wait_transcript(first, 300).await;
+    let second = clerk.wait_transcript(second, 300).await;
+    assert!(alone["segments"].as_array().unwrap().len() >= 8, "{alone}");
+    assert_eq!(first["segments"], alone["segments"]);
+    assert_eq!(second["segments"], alone["segments"]);
+}
+
 /// The hearing's participants are the decoder's case vocabulary: `base` writes the parties' names
 /// as they sound unless it is given them, and names are what minutes must get right.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
