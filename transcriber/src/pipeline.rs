@@ -809,8 +809,7 @@ mod tests {
             vec![0.0; 3],
             "greedy, then each half greedy"
         );
-        let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
-        assert_eq!(texts, ["bị cáo có mặt", "nguyên đơn có mặt"]);
+        assert_eq!(texts(&segs), ["bị cáo có mặt", "nguyên đơn có mặt"]);
         // Silence everywhere: the cut is at the start of the middle third, 103.3 s.
         assert!(
             (103.8..104.0).contains(&segs[1].start),
@@ -900,6 +899,11 @@ mod tests {
         }
     }
 
+    /// Each segment's text.
+    fn texts(segments: &[Segment]) -> Vec<&str> {
+        segments.iter().map(|s| s.text.as_str()).collect()
+    }
+
     /// `words` as one segment from the first word's start to the last's end, split at pauses.
     fn split_words(words: Vec<Word>, regions: &[Region]) -> Vec<Segment> {
         let (start, end) = (words[0].start, words[words.len() - 1].end);
@@ -932,8 +936,7 @@ mod tests {
             w(4.2, " court?"),
         ];
         let parts = split_words(words, &regions);
-        let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
-        assert_eq!(texts, ["provided by law.", "Does the court?"]);
+        assert_eq!(texts(&parts), ["provided by law.", "Does the court?"]);
         assert!((parts[1].start - 3.1).abs() < 1e-9);
         let law = parts[0].words.last().expect("law.");
         assert!(
@@ -955,8 +958,7 @@ mod tests {
             word(3.8, 4.5, " Quang,"),
         ];
         let parts = split_words(words, &regions);
-        let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
-        assert_eq!(texts, ["to keep custody.", "Mr Quang,"]);
+        assert_eq!(texts(&parts), ["to keep custody.", "Mr Quang,"]);
         let (keep, custody) = (&parts[0].words[1], &parts[0].words[2]);
         assert!((custody.end - 2.0).abs() < 1e-9 && (parts[0].end - 2.0).abs() < 1e-9);
         assert!(
@@ -972,11 +974,10 @@ mod tests {
             word(3.0, 3.3, " Mrs."),
             word(3.3, 3.8, " Hoa,"),
         ];
-        let texts: Vec<String> = split_words(words, &regions)
-            .into_iter()
-            .map(|p| p.text)
-            .collect();
-        assert_eq!(texts, ["the petition", "Mrs. Hoa,"]);
+        assert_eq!(
+            texts(&split_words(words, &regions)),
+            ["the petition", "Mrs. Hoa,"]
+        );
     }
 
     #[test]
@@ -993,8 +994,7 @@ mod tests {
             word(3.8, 4.5, " Thanh,"),
         ];
         let parts = split_words(words, &regions);
-        let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
-        assert_eq!(texts, ["the minutes of the meeting.", "Mr Thanh,"]);
+        assert_eq!(texts(&parts), ["the minutes of the meeting.", "Mr Thanh,"]);
         assert!(
             parts[0]
                 .words
@@ -1012,11 +1012,10 @@ mod tests {
             word(3.3, 3.5, " you"),
             word(3.5, 3.9, " all."),
         ];
-        let texts: Vec<String> = split_words(words, &regions)
-            .into_iter()
-            .map(|p| p.text)
-            .collect();
-        assert_eq!(texts, ["the minutes", "Thank you all."]);
+        assert_eq!(
+            texts(&split_words(words, &regions)),
+            ["the minutes", "Thank you all."]
+        );
     }
 
     #[test]
@@ -1097,9 +1096,8 @@ mod tests {
             temperatures: vec![],
         };
         let segs = decode_window(&mut rec, &w, &regions, "vi", None, true).expect("decodes");
-        let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(
-            texts,
+            texts(&segs),
             ["hôm nay tòa án mở phiên tòa", "thưa hội đồng xét xử"]
         );
         assert!((segs[1].start - 21.2).abs() < 1e-6, "{}", segs[1].start);
@@ -1247,8 +1245,7 @@ mod tests {
         };
         let opts = PipelineOptions::default();
         let segs = decode_all_speech(&mut rec, &w, &regions, "vi", &opts).expect("decodes");
-        let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
-        assert_eq!(texts, ["thưa hội đồng", "bị đơn xin trình bày"]);
+        assert_eq!(texts(&segs), ["thưa hội đồng", "bị đơn xin trình bày"]);
         // The second decode heard the recording from where the first one's words ended.
         assert!(
             (101.7..=103.0).contains(&segs[1].start),
