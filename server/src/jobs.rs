@@ -32,6 +32,7 @@ pub const LIVE_PRIORITY: i64 = 10;
 /// The loaded model all workers share.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    /// Loaded for jobs, with [`job_threads`].
     pub whisper: WhisperEngine,
     /// The same model loaded for short windows (live captions): no DTW, word times from whisper's
     /// token timestamps.
@@ -100,8 +101,14 @@ pub fn start(state: &Arc<AppState>, engine: Arc<Engine>) {
 /// captions are running, one worker fewer takes jobs (at least one does): each job holds a decoding
 /// state of ~150–200 MB, and the caption workers hold theirs.
 async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
+    let workers = state.config.workers;
     loop {
-        if n >= working_limit(&state) {
+        let limit = if state.metrics.live_sessions.get() == 0 && state.live.captions_idle() {
+            workers
+        } else {
+            (workers - 1).max(1)
+        };
+        if n >= limit {
             let _ =
                 tokio::time::timeout(Duration::from_millis(250), state.jobs.wake.notified()).await;
             continue;
@@ -120,21 +127,10 @@ async fn worker(state: Arc<AppState>, engine: Arc<Engine>, n: usize) {
     }
 }
 
-/// How many workers may take jobs now: all of them, or one fewer (at least one) while live
-/// captions run.
-fn working_limit(state: &AppState) -> usize {
-    let workers = state.config.workers;
-    if state.metrics.live_sessions.get() == 0 && state.live.captions_idle() {
-        workers
-    } else {
-        (workers - 1).max(1)
-    }
-}
-
 /// CPU threads a job decodes with: every job worker's ([`Engine::slots`] shares them among the
 /// jobs running at once), as 1-thread states ([`MAX_PARALLEL_STATES`] at most) beyond a worker's
 /// own. A lone job on an idle 2-core server decodes on two 1-thread states, not one.
-fn job_threads(threads_per_worker: usize, workers: usize) -> usize {
+pub fn job_threads(threads_per_worker: usize, workers: usize) -> usize {
     (threads_per_worker * workers)
         .min(MAX_PARALLEL_STATES)
         .max(threads_per_worker)
@@ -181,13 +177,9 @@ async fn run(state: &Arc<AppState>, engine: &Arc<Engine>, job: Claimed) {
         "transcribing {rel}"
     );
     state.jobs.set_progress(job.id, Some(0.0));
-    let threads = job_threads(state.config.threads, state.config.workers);
     let path = state.data.join(&rel);
     let diarize = state.config.diarize;
-    let engine = Engine {
-        whisper: engine.whisper.with_threads(threads),
-        ..Engine::clone(engine)
-    };
+    let engine = engine.clone();
     let progress_state = state.clone();
     let job_id = job.id;
     let (done, result) = tokio::sync::oneshot::channel();

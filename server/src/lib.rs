@@ -92,7 +92,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let (threads, workers) = (loader.config.threads, loader.config.workers);
         let spelling = loader.config.english_spelling;
         let loaded = tokio::task::spawn_blocking(move || {
-            let whisper = courtscribe_transcriber::WhisperEngine::load(&model, threads)?;
+            let whisper = courtscribe_transcriber::WhisperEngine::load(
+                &model,
+                jobs::job_threads(threads, workers),
+            )?;
             let captions =
                 courtscribe_transcriber::WhisperEngine::load_for_short_windows(&model, threads)?;
             Ok::<_, courtscribe_transcriber::Error>(jobs::Engine {

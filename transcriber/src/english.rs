@@ -150,49 +150,94 @@ pub(crate) fn your_honour(mut words: Vec<Word>) -> Vec<Word> {
             .contains(&bare(&words[i + 1].text).to_lowercase().as_str());
         let heard = words[i].text.trim().replace('\u{2019}', "'");
         if addressed && heard.eq_ignore_ascii_case("you're") {
-            let your = if heard.starts_with('Y') {
-                "Your"
-            } else {
-                "your"
-            };
-            words[i].text = format!("{}{your}", leading_space(&words[i].text));
+            write_as(&mut words[i], "your");
         }
     }
     words
 }
 
-/// Court phrases whisper writes with a word no one would say there: (the word before, heard,
-/// meant, whether the phrase must end there: a clause end or a preposition next).
-const MISHEARD_AFTER: [(&str, &str, &str, bool); 6] = [
-    ("instance", "queering", "hearing", false),
-    ("defence", "council", "counsel", false),
-    ("defense", "council", "counsel", false),
-    ("in", "instalment", "instalments", true),
-    ("in", "installment", "installments", true),
-    ("the", "principle", "principal", true),
+/// A court phrase whisper writes with a word no one would say there.
+struct Misheard {
+    /// The word before it.
+    after: &'static str,
+    heard: &'static str,
+    meant: &'static str,
+    /// Whether the phrase must end there: a clause end or one of [`PHRASE_ENDS`] next.
+    ends_phrase: bool,
+    /// A word that must be said within [`NEAR`] words of it: what tells the two readings apart.
+    near: Option<&'static str>,
+}
+
+/// How far (in words) [`Misheard::near`] is looked for either side.
+const NEAR: usize = 8;
+
+const MISHEARD_AFTER: [Misheard; 6] = [
+    Misheard::after("instance", "queering", "hearing"),
+    Misheard::after("defence", "council", "counsel"),
+    Misheard::after("defense", "council", "counsel"),
+    Misheard::after("in", "instalment", "instalments").ending_there(),
+    Misheard::after("in", "installment", "installments").ending_there(),
+    // A loan's principal, not a principle.
+    Misheard::after("the", "principle", "principal")
+        .ending_there()
+        .near("interest"),
 ];
+
+impl Misheard {
+    const fn after(after: &'static str, heard: &'static str, meant: &'static str) -> Self {
+        Self {
+            after,
+            heard,
+            meant,
+            ends_phrase: false,
+            near: None,
+        }
+    }
+
+    const fn ending_there(self) -> Self {
+        Self {
+            ends_phrase: true,
+            ..self
+        }
+    }
+
+    const fn near(self, word: &'static str) -> Self {
+        Self {
+            near: Some(word),
+            ..self
+        }
+    }
+
+    /// Whether `words[i]` is this phrase's word, as it can only be meant.
+    fn fits(&self, words: &[Word], i: usize) -> bool {
+        let before = &words[i - 1].text;
+        let phrase_ends = || {
+            ends_clause(&words[i].text)
+                || words.get(i + 1).is_none_or(|next| {
+                    PHRASE_ENDS.contains(&next.text.trim().to_lowercase().as_str())
+                })
+        };
+        let said_near = |near: &str| {
+            words[i.saturating_sub(NEAR)..words.len().min(i + NEAR + 1)]
+                .iter()
+                .any(|w| bare(&w.text).eq_ignore_ascii_case(near))
+        };
+        bare(&words[i].text).eq_ignore_ascii_case(self.heard)
+            && plain(before)
+            && bare(before).eq_ignore_ascii_case(self.after)
+            && (!self.ends_phrase || phrase_ends())
+            && self.near.is_none_or(said_near)
+    }
+}
 
 /// `words` with each word of [`MISHEARD_AFTER`] written as meant after its word: "the first
 /// instance queering" → "hearing", "the defence council is present" → "counsel", "in
 /// instalment over six months" → "in instalments" ("in instalment payments" is kept), "interest
-/// and not the principle." → "principal" (where the segment speaks of interest, see
-/// [`near_interest`]).
+/// and not the principle." → "principal" (only where "interest" is said near it).
 pub(crate) fn misheard_after(mut words: Vec<Word>) -> Vec<Word> {
     for i in 1..words.len() {
-        let before = &words[i - 1].text;
-        let heard = bare(&words[i].text).to_lowercase();
-        let Some(&(_, _, meant, ends_phrase)) = MISHEARD_AFTER.iter().find(|(after, h, ..)| {
-            *h == heard && plain(before) && bare(before).eq_ignore_ascii_case(after)
-        }) else {
-            continue;
-        };
-        let phrase_ends = ends_clause(&words[i].text)
-            || words
-                .get(i + 1)
-                .is_none_or(|next| PHRASE_ENDS.contains(&next.text.trim().to_lowercase().as_str()));
-        let about_money = heard != "principle" || near_interest(&words, i);
-        if (phrase_ends || !ends_phrase) && about_money {
-            write_as(&mut words[i], meant);
+        if let Some(m) = MISHEARD_AFTER.iter().find(|m| m.fits(&words, i)) {
+            write_as(&mut words[i], m.meant);
         }
     }
     words
@@ -204,15 +249,6 @@ fn write_as(word: &mut Word, meant: &str) {
     word.text = word.text.replacen(&written, &same_case(&written, meant), 1);
 }
 
-/// Whether "interest" is said within eight words of `words[i]`: a loan's principal, not a
-/// principle.
-fn near_interest(words: &[Word], i: usize) -> bool {
-    const NEAR: usize = 8;
-    words[i.saturating_sub(NEAR)..words.len().min(i + NEAR + 1)]
-        .iter()
-        .any(|w| bare(&w.text).eq_ignore_ascii_case("interest"))
-}
-
 /// Words that cannot follow a noun phrase's head inside it: after "in instalment" or "the
 /// principle", one of them means the phrase ended there. Not "of", "to" or "that", which may
 /// go on with it ("the principle of", "the principle that").
@@ -220,9 +256,10 @@ const PHRASE_ENDS: [&str; 8] = ["over", "for", "within", "from", "by", "and", "o
 
 /// `words` as the clerk reports who is in the courtroom: "preempt" or "prenant" after "is",
 /// "are" or "his" at a clause's end is "present", and "his" before "present" or "absent" at a
-/// clause's end is "is" ("Mr. Ho Quang Vinh his present,"). "Absent" is no noun, so "his absent." is always
-/// "is absent."; "his present." can be a gift, so it is "is present" only where a role or a
-/// title names someone earlier in the segment ("the defendant … his present").
+/// clause's end is "is" ("Mr. Ho Quang Vinh his present,"). "Absent" is no noun, so "his
+/// absent." is always "is absent."; "his present." can be a gift, so it is "is present" only
+/// where a role or a title names someone earlier in the segment ("the defendant … his
+/// present").
 pub(crate) fn is_present(mut words: Vec<Word>) -> Vec<Word> {
     let lower = |w: &Word| bare(&w.text).to_lowercase();
     for i in 1..words.len() {
@@ -331,7 +368,7 @@ pub(crate) fn mrs_before_name(mut words: Vec<Word>) -> Vec<Word> {
             && name.chars().next().is_some_and(char::is_uppercase)
             && name != "I"
         {
-            words[i].text = format!("{}Mrs.", leading_space(&words[i].text));
+            write_as(&mut words[i], "Mrs.");
         }
     }
     words

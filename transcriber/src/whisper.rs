@@ -114,15 +114,6 @@ impl WhisperEngine {
         })
     }
 
-    /// The same loaded model, decoding with `threads` CPU threads: a server gives a job the cores
-    /// no other job is using when it starts.
-    pub fn with_threads(&self, threads: usize) -> WhisperEngine {
-        WhisperEngine {
-            threads: threads.max(1),
-            ..self.clone()
-        }
-    }
-
     pub fn is_multilingual(&self) -> bool {
         self.ctx.is_multilingual()
     }
